@@ -1,0 +1,159 @@
+// Routes for the calling account: its balance, ledger and API keys.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError, notFound } from '../errors/app-error.js';
+import { listAccountEntries } from '../credits/ledger-history.js';
+import { errorResponses, IdParams, KEY_AUTH_ERRORS, Page, PageQuery, SignedMicroCredits, Uuid } from '../http/schemas.js';
+import { keyPrincipal } from '../plugins/auth.js';
+import { AccountSchema, ApiKeySchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
+
+const security = [{ apiKey: [] }];
+
+const LedgerEntrySchema = Type.Object({
+  id: Type.String({ description: 'Entry id (decimal string)' }),
+  transaction_id: Uuid,
+  kind: Type.String({ description: 'grant, hold or settle' }),
+  book: Type.String({ description: 'available, held or earnings' }),
+  amount: SignedMicroCredits,
+  balance_after: SignedMicroCredits,
+  reason: Type.Union([Type.String(), Type.Null()]),
+  hold_id: Type.Union([Uuid, Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const repo = app.accountRepository;
+
+  app.get(
+    '/v1/account',
+    {
+      config: { auth: 'key' },
+      schema: {
+        operationId: 'getAccount',
+        tags: ['account'],
+        summary: "The calling key's account and balance",
+        security,
+        response: { 200: AccountSchema, ...errorResponses(KEY_AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { accountId } = keyPrincipal(request);
+      const account = await repo.findAccount(accountId);
+      if (!account) throw notFound('account');
+      const { available, held } = await app.ledger.balances(accountId);
+      return { id: account.id, name: account.name, balance: available, held, created_at: account.createdAt.toISOString() };
+    },
+  );
+
+  app.get(
+    '/v1/account/ledger',
+    {
+      config: { auth: 'key' },
+      schema: {
+        operationId: 'listLedgerEntries',
+        tags: ['account'],
+        summary: "The account's ledger entries, newest first",
+        security,
+        querystring: PageQuery,
+        response: { 200: Page(LedgerEntrySchema), ...errorResponses(KEY_AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { accountId } = keyPrincipal(request);
+      const page = await listAccountEntries(app.db, accountId, {
+        limit: request.query.limit ?? 50,
+        cursor: request.query.cursor,
+      });
+      return {
+        data: page.data.map((e) => ({
+          id: e.id.toString(),
+          transaction_id: e.transactionId,
+          kind: e.kind,
+          book: e.book,
+          amount: e.amount,
+          balance_after: e.balanceAfter,
+          reason: e.reason,
+          hold_id: e.holdId,
+          created_at: e.createdAt.toISOString(),
+        })),
+        next_cursor: page.nextCursor,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/account/keys',
+    {
+      config: { auth: 'key', scope: 'keys' },
+      schema: {
+        operationId: 'listAccountKeys',
+        tags: ['account'],
+        summary: "The account's API keys (never the secrets)",
+        security,
+        response: { 200: Type.Object({ data: Type.Array(ApiKeySchema) }), ...errorResponses(KEY_AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { accountId } = keyPrincipal(request);
+      return { data: (await repo.listKeys(accountId)).map(apiKeyView) };
+    },
+  );
+
+  app.post(
+    '/v1/account/keys',
+    {
+      config: { auth: 'key', scope: 'keys' },
+      schema: {
+        operationId: 'createOwnKey',
+        tags: ['account'],
+        summary: 'Create another API key for this account (the key is shown once)',
+        description: "A key can only grant scopes it holds itself; scopes default to the caller's.",
+        security,
+        body: CreateKeyBody,
+        response: { 201: NewApiKeySchema, ...errorResponses(KEY_AUTH_ERRORS) },
+      },
+    },
+    async (request, reply) => {
+      const caller = keyPrincipal(request);
+      const body = request.body ?? {};
+      const scopes = body.scopes ?? caller.scopes;
+      const extra = scopes.filter((s) => !caller.scopes.includes(s));
+      if (extra.length > 0) {
+        throw new AppError('forbidden', `cannot grant scopes this key does not hold: ${extra.join(', ')}`, {
+          field: 'body.scopes',
+        });
+      }
+      const created = await repo.createKey({
+        accountId: caller.accountId,
+        name: body.name,
+        scopes,
+        rateLimitPerMinute: body.rate_limit_per_minute,
+        spendCap: body.spend_cap === undefined ? undefined : BigInt(body.spend_cap),
+      });
+      return reply.code(201).send({ ...apiKeyView(created), key: created.key });
+    },
+  );
+
+  app.delete(
+    '/v1/account/keys/:id',
+    {
+      config: { auth: 'key', scope: 'keys' },
+      schema: {
+        operationId: 'revokeOwnKey',
+        tags: ['account'],
+        summary: 'Revoke one of this account’s API keys; it stops working at once',
+        security,
+        params: IdParams,
+        response: { 204: Type.Null({ description: 'Revoked' }), ...errorResponses([...KEY_AUTH_ERRORS, 404]) },
+      },
+    },
+    async (request, reply) => {
+      const { accountId } = keyPrincipal(request);
+      const revoked = await repo.revokeKey(accountId, request.params.id);
+      if (!revoked) throw notFound('API key');
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export default accountRoutes;

@@ -1,0 +1,154 @@
+// Operator routes: create accounts, issue their keys, grant credit.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { randomUUID } from 'node:crypto';
+import { notFound } from '../errors/app-error.js';
+import { requestFingerprint, withIdempotency } from '../http/idempotency.js';
+import {
+  errorResponses,
+  IdempotencyHeaders,
+  IdParams,
+  MicroCreditsIn,
+  MicroCreditsOut,
+  OPERATOR_AUTH_ERRORS,
+  toMicroCredits,
+  Uuid,
+} from '../http/schemas.js';
+import { AccountSchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
+import { SCOPES } from './scopes.js';
+
+const security = [{ operatorToken: [] }];
+
+const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const accountsRepo = app.accountRepository;
+
+  app.post(
+    '/v1/admin/accounts',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        operationId: 'createAccount',
+        tags: ['admin'],
+        summary: 'Create an account',
+        security,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        response: {
+          201: Type.Object({ id: Uuid, name: Type.String(), created_at: Type.String({ format: 'date-time' }) }),
+          ...errorResponses(OPERATOR_AUTH_ERRORS),
+        },
+      },
+    },
+    async (request, reply) => {
+      const account = await accountsRepo.createAccount(request.body.name);
+      return reply
+        .code(201)
+        .send({ id: account.id, name: account.name, created_at: account.createdAt.toISOString() });
+    },
+  );
+
+  app.get(
+    '/v1/admin/accounts/:id',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        operationId: 'getAccountAsOperator',
+        tags: ['admin'],
+        summary: 'Read any account with its balance',
+        security,
+        params: IdParams,
+        response: { 200: AccountSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, 404]) },
+      },
+    },
+    async (request) => {
+      const account = await accountsRepo.findAccount(request.params.id);
+      if (!account) throw notFound('account');
+      const { available, held } = await app.ledger.balances(account.id);
+      return { id: account.id, name: account.name, balance: available, held, created_at: account.createdAt.toISOString() };
+    },
+  );
+
+  app.post(
+    '/v1/admin/accounts/:id/keys',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        operationId: 'createAccountKey',
+        tags: ['admin'],
+        summary: 'Issue an API key for an account (the key is shown once)',
+        security,
+        params: IdParams,
+        body: CreateKeyBody,
+        response: { 201: NewApiKeySchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, 404]) },
+      },
+    },
+    async (request, reply) => {
+      const account = await accountsRepo.findAccount(request.params.id);
+      if (!account) throw notFound('account');
+      const body = request.body ?? {};
+      const created = await accountsRepo.createKey({
+        accountId: account.id,
+        name: body.name,
+        scopes: body.scopes ?? [...SCOPES],
+        rateLimitPerMinute: body.rate_limit_per_minute,
+        spendCap: body.spend_cap === undefined ? undefined : BigInt(body.spend_cap),
+      });
+      return reply.code(201).send({ ...apiKeyView(created), key: created.key });
+    },
+  );
+
+  app.post(
+    '/v1/admin/accounts/:id/credits',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        operationId: 'grantCredits',
+        tags: ['admin'],
+        summary: 'Grant prepaid credit to an account',
+        description:
+          'Moves credit from the issuance book to the account in one ledger transaction. ' +
+          'Send an Idempotency-Key: a retry with the same key and body replays the first answer and moves nothing; ' +
+          'the same key with another body is a 422.',
+        security,
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: Type.Object(
+          { amount: MicroCreditsIn, reason: Type.String({ minLength: 1, maxLength: 500 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ balance: MicroCreditsOut, transaction_id: Uuid }),
+          ...errorResponses([...OPERATOR_AUTH_ERRORS, 404, 422]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'];
+      const answer = await withIdempotency(
+        app.db,
+        {
+          scope: 'operator',
+          key,
+          fingerprint: requestFingerprint('POST', `/v1/admin/accounts/${request.params.id}/credits`, request.body),
+        },
+        async (tx) => {
+          const account = await accountsRepo.findAccount(request.params.id);
+          if (!account) throw notFound('account');
+          const grant = await app.ledger.grant(
+            {
+              accountId: account.id,
+              amount: toMicroCredits(request.body.amount),
+              reason: request.body.reason,
+              idempotencyKey: key ? `operator:${key}` : randomUUID(),
+            },
+            tx,
+          );
+          return { status: 201 as const, body: { balance: grant.balance, transaction_id: grant.transactionId } };
+        },
+      );
+      if (answer.replayed) reply.header('Idempotent-Replayed', 'true');
+      return reply.code(201).send(answer.body);
+    },
+  );
+};
+
+export default adminRoutes;

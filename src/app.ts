@@ -1,0 +1,73 @@
+// Builds the Fastify application from plugins; listening and shutdown live in server.ts.
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions, type RouteOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import accountRoutes from './accounts/account-routes.js';
+import adminRoutes from './accounts/admin-routes.js';
+import type { Config } from './config/config.js';
+import type { Database } from './db/database.js';
+import errorHandler from './errors/error-handler.js';
+import { createValidatorCompiler } from './http/validator-compiler.js';
+import healthRoutes from './ops/health-routes.js';
+import auth from './plugins/auth.js';
+import metrics from './plugins/metrics.js';
+import responseContract from './plugins/response-contract.js';
+import services from './plugins/services.js';
+import swagger from './plugins/swagger.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeCatalog: RouteOptions[];
+  }
+}
+
+export interface AppDependencies {
+  config: Config;
+  database: Database;
+  redis: Redis | null;
+  operatorToken: string;
+  logger?: FastifyServerOptions['logger'];
+  /** Record responses whose status the route does not declare (tests turn this on). */
+  checkResponseContract?: boolean;
+}
+
+export async function buildApp(deps: AppDependencies) {
+  const app = Fastify({
+    logger: deps.logger ?? {
+      level: deps.config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'], censor: '[redacted]' },
+    },
+    bodyLimit: deps.config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(createValidatorCompiler());
+
+  // Every route, as registered; the route-contract test walks this list.
+  const routeCatalog: RouteOptions[] = [];
+  app.decorate('routeCatalog', routeCatalog);
+  app.addHook('onRoute', (route) => {
+    routeCatalog.push(route as RouteOptions);
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('X-Request-Id', String(request.id));
+  });
+
+  await app.register(services, { config: deps.config, database: deps.database, redis: deps.redis });
+  await app.register(errorHandler);
+  await app.register(metrics);
+  await app.register(auth, { operatorToken: deps.operatorToken });
+  if (deps.checkResponseContract) await app.register(responseContract);
+  await app.register(swagger);
+
+  await app.register(healthRoutes);
+  await app.register(adminRoutes);
+  await app.register(accountRoutes);
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,91 @@
+// Reads and validates the environment once at boot; a bad value stops the start naming the variable.
+import { resolve } from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  dataDir: string;
+  /** Postgres server URL; absent = embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  /** Redis URL; absent = in-process queue and limits (embedded default). */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  /** Operator bearer token; absent = generated under dataDir on first start. */
+  operatorToken: string | undefined;
+  bodyLimitBytes: number;
+  publicBaseUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function readUrl(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${url.protocol}`);
+  }
+  return raw;
+}
+
+function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const operatorToken = env.POSTHUMAN_OPERATOR_TOKEN || undefined;
+  if (operatorToken !== undefined && operatorToken.length < 32) {
+    throw new ConfigError('POSTHUMAN_OPERATOR_TOKEN', 'must be at least 32 characters');
+  }
+  const host = env.HOST || '127.0.0.1';
+  const redisPrefix = env.REDIS_PREFIX || 'posthuman';
+  if (!/^[A-Za-z0-9:_-]+$/.test(redisPrefix)) {
+    throw new ConfigError('REDIS_PREFIX', 'may hold only letters, digits, ":", "_" and "-"');
+  }
+  return {
+    port: readInt(env, 'PORT', 8080, 0, 65535),
+    host,
+    logLevel: readEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    dataDir: resolve(env.POSTHUMAN_DATA_DIR || './.posthuman'),
+    databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolMax: readInt(env, 'DATABASE_POOL_MAX', 10, 1, 500),
+    redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix,
+    operatorToken,
+    bodyLimitBytes: readInt(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
+    publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']),
+  };
+}

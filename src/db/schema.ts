@@ -1,0 +1,4 @@
+// Every table of the service, gathered for drizzle and drizzle-kit.
+export * from '../accounts/accounts-schema.js';
+export * from '../credits/ledger-schema.js';
+export * from '../http/idempotency-schema.js';

@@ -1,0 +1,23 @@
+// The one list of error codes the API can answer with, each tied to its HTTP status and title.
+export const ERROR_CATALOG = {
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  invalid_request: { status: 400, title: 'Invalid request' },
+  unauthorized: { status: 401, title: 'Missing or invalid credentials' },
+  insufficient_credit: { status: 402, title: 'Insufficient credit' },
+  spend_cap_exceeded: { status: 402, title: 'API key spend cap exceeded' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  not_found: { status: 404, title: 'Not found' },
+  conflict: { status: 409, title: 'Conflict' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency key reused with another request' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export function problemType(code: ErrorCode): string {
+  return `https://posthuman.dev/problems/${code.replaceAll('_', '-')}`;
+}

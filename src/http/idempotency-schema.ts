@@ -1,0 +1,16 @@
+// Stored first answers of requests sent with an Idempotency-Key, so retries replay them.
+import { integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const idempotencyRecords = pgTable(
+  'idempotency_records',
+  {
+    /** Who owns the key: `operator` or `account:<id>`; keys never collide across tenants. */
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code').notNull(),
+    response: jsonb('response').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);

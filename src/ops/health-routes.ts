@@ -1,0 +1,82 @@
+// Liveness, readiness (Postgres and Redis reachable) and Prometheus metrics.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errorResponses } from '../http/schemas.js';
+
+const CheckStatus = Type.Union([Type.Literal('ok'), Type.Literal('down'), Type.Literal('not_configured')]);
+const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  checks: Type.Object({ postgres: CheckStatus, redis: CheckStatus }),
+});
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
+  ]);
+}
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/healthz',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getHealth',
+        tags: ['operations'],
+        summary: 'Process is alive',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }), ...errorResponses([]) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['operations'],
+        summary: 'Postgres and Redis are reachable',
+        description: 'Answers 503 with the same body when a dependency is down.',
+        response: { 200: Readiness, 503: Readiness, ...errorResponses([]) },
+      },
+    },
+    async (_request, reply) => {
+      const probe = (fn: () => Promise<unknown>) =>
+        withTimeout(fn(), 2000).then(
+          () => 'ok' as const,
+          () => 'down' as const,
+        );
+      const [postgres, redis] = await Promise.all([
+        probe(() => app.database.ping()),
+        app.redis ? probe(() => app.redis!.ping()) : Promise.resolve('not_configured' as const),
+      ]);
+      const ready = postgres === 'ok' && redis !== 'down';
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { postgres, redis } });
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getMetrics',
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        response: {
+          200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } },
+          ...errorResponses([]),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const text = await app.metrics.metrics();
+      return reply.type(app.metrics.contentType).send(text);
+    },
+  );
+};
+
+export default healthRoutes;

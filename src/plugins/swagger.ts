@@ -1,0 +1,52 @@
+// Publishes the OpenAPI 3.1 document built from the route schemas, and Swagger UI at /docs.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ProblemSchema } from '../http/schemas.js';
+
+export const API_VERSION = '0.1.0';
+
+export default fp(
+  async function openapi(app: FastifyInstance) {
+    app.addSchema(ProblemSchema);
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Posthuman Gateway',
+          version: API_VERSION,
+          description:
+            'Compute on transformer models published as Ocean Protocol compute-only assets. ' +
+            'Amounts are integer micro-credits (1 credit = 1,000,000). Errors are application/problem+json.',
+        },
+        components: {
+          securitySchemes: {
+            apiKey: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'ph_<prefix>_<secret>',
+              description: 'An account API key: `Authorization: Bearer ph_…`',
+            },
+            operatorToken: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'The operator token (POSTHUMAN_OPERATOR_TOKEN) for /v1/admin routes',
+            },
+          },
+        },
+        tags: [
+          { name: 'admin', description: 'Operator: accounts, keys and credit grants' },
+          { name: 'account', description: 'The calling account: balance, ledger, keys' },
+          { name: 'operations', description: 'Health, readiness, metrics' },
+        ],
+      },
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'none' } }, async () => app.swagger());
+  },
+  { name: 'openapi' },
+);

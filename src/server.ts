@@ -1,0 +1,54 @@
+// Starts the HTTP gateway: loads config, opens and migrates the database, listens, shuts down with grace.
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { resolveOperatorToken } from './config/operator-token.js';
+import { openDatabase } from './db/database.js';
+import { connectRedis } from './redis/connect-redis.js';
+
+async function main() {
+  const config = loadConfig();
+  const operator = resolveOperatorToken(config.operatorToken, config.dataDir);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+  });
+  await database.migrate();
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : null;
+  const app = await buildApp({ config, database, redis, operatorToken: operator.token });
+
+  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error');
+    else app.log.info({ signal }, 'shutting down: draining in-flight requests');
+    await app.close();
+    await redis?.quit().catch(() => {});
+    await database.close();
+  });
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  const base = config.publicBaseUrl ?? address;
+  const lines = [
+    `Posthuman Gateway listening on ${base}`,
+    `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+    `  database:   ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}/pgdata` : 'Postgres (DATABASE_URL)'}`,
+    `  redis:      ${redis ? 'REDIS_URL' : 'none (in-process)'}`,
+  ];
+  if (operator.source === 'generated') {
+    lines.push(`  operator token (generated, shown once; stored in ${operator.path}):`, `    ${operator.token}`);
+  } else if (operator.source === 'file') {
+    lines.push(`  operator token: in ${operator.path}`);
+  } else {
+    lines.push('  operator token: POSTHUMAN_OPERATOR_TOKEN');
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`configuration error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../errors/app-error.js';
 import { listAccountEntries } from '../credits/ledger-history.js';
-import { errorResponses, IdParams, KEY_AUTH_ERRORS, Page, PageQuery, SignedMicroCredits, Uuid } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, Page, PageQuery, SignedMicroCredits, Uuid } from '../http/schemas.js';
 import { keyPrincipal } from '../plugins/auth.js';
 import { AccountSchema, ApiKeySchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
 
@@ -110,7 +110,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: "A key can only grant scopes it holds itself; scopes default to the caller's.",
         security,
         body: CreateKeyBody,
-        response: { 201: NewApiKeySchema, ...errorResponses(KEY_AUTH_ERRORS) },
+        response: { 201: NewApiKeySchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS]) },
       },
     },
     async (request, reply) => {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { notFound } from '../errors/app-error.js';
 import { requestFingerprint, withIdempotency } from '../http/idempotency.js';
 import {
+  BODY_ERRORS,
   errorResponses,
   IdempotencyHeaders,
   IdParams,
@@ -34,7 +35,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
         response: {
           201: Type.Object({ id: Uuid, name: Type.String(), created_at: Type.String({ format: 'date-time' }) }),
-          ...errorResponses(OPERATOR_AUTH_ERRORS),
+          ...errorResponses([...OPERATOR_AUTH_ERRORS, ...BODY_ERRORS]),
         },
       },
     },
@@ -78,7 +79,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         params: IdParams,
         body: CreateKeyBody,
-        response: { 201: NewApiKeySchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, 404]) },
+        response: { 201: NewApiKeySchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, 404, ...BODY_ERRORS]) },
       },
     },
     async (request, reply) => {
@@ -117,7 +118,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ),
         response: {
           201: Type.Object({ balance: MicroCreditsOut, transaction_id: Uuid }),
-          ...errorResponses([...OPERATOR_AUTH_ERRORS, 404, 422]),
+          ...errorResponses([...OPERATOR_AUTH_ERRORS, 404, 422, ...BODY_ERRORS]),
         },
       },
     },

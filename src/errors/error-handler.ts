@@ -29,6 +29,7 @@ function fromFastifyError(err: FastifyError): AppError {
       return new AppError('unsupported_media_type', 'send the body as application/json');
   }
   const status = err.statusCode ?? 500;
+  if (status === 400) return new AppError('invalid_request', err.message);
   if (status >= 400 && status < 500) {
     const code = (Object.keys(ERROR_CATALOG) as ErrorCode[]).find((c) => ERROR_CATALOG[c].status === status);
     return new AppError(code ?? 'invalid_request', err.message);

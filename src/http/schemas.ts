@@ -47,6 +47,8 @@ export function errorResponses(statuses: number[]): Record<number, unknown> {
 /** Error statuses every authenticated route can answer with. */
 export const KEY_AUTH_ERRORS = [401, 403, 429];
 export const OPERATOR_AUTH_ERRORS = [401];
+/** Statuses the body parser answers with on any route that takes a body. */
+export const BODY_ERRORS = [413, 415];
 
 /** Micro-credits: integers in JSON (never floats); inputs may also be decimal strings. */
 export const MicroCreditsOut = Type.Unsafe<bigint | number>({

@@ -32,7 +32,7 @@ export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;
 /** The API-key principal of an authenticated request (routes with `auth: 'key'`). */
 export function keyPrincipal(request: FastifyRequest): KeyPrincipal {
   const p = request.principal;
-  if (!p || p.kind !== 'key') throw new AppError('unauthorized', 'an API key is required');
+  if (p?.kind !== 'key') throw new AppError('unauthorized', 'an API key is required');
   return p;
 }
 
@@ -77,10 +77,10 @@ export default fp(
         });
         if (decision) {
           reply.header('RateLimit-Limit', String(row.rateLimitPerMinute));
-          reply.header('RateLimit-Remaining', String(Math.max(0, row.rateLimitPerMinute - decision.count)));
+          reply.header('RateLimit-Remaining', String(decision.remaining));
           if (!decision.allowed) {
             throw new AppError('rate_limited', `limit of ${row.rateLimitPerMinute} requests per minute reached`, {
-              headers: { 'Retry-After': String(Math.max(1, Math.ceil(decision.resetMs / 1000))) },
+              headers: { 'Retry-After': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) },
             });
           }
         }

@@ -18,9 +18,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const testDb = await createTestDatabase();
-  const prefix = `test:${randomBytes(6).toString('hex')}`;
+/** `shared` reuses another test app's database (a second replica); it is then not dropped on close. */
+export async function createTestApp(env: Record<string, string> = {}, shared?: TestDatabase): Promise<TestApp> {
+  const testDb = shared ?? (await createTestDatabase());
+  const prefix = env.REDIS_PREFIX ?? `test:${randomBytes(6).toString('hex')}`;
   const operatorToken = `op_${randomBytes(24).toString('hex')}`;
   const config = loadConfig({
     DATABASE_URL: testDb.url,
@@ -57,7 +58,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
       await redis.quit();
-      await testDb.drop();
+      if (!shared) await testDb.drop();
     },
   };
 }

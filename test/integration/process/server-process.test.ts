@@ -1,0 +1,84 @@
+// Starts the real gateway process: configuration errors, the embedded default, graceful shutdown.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEntry } from '../../helpers/child-process.js';
+import { REDIS_URL } from '../../helpers/test-app.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
+
+let testDb: TestDatabase;
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'posthuman-proc-'));
+  dirs.push(d);
+  return d;
+};
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await testDb?.drop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('gateway process', () => {
+  it('refuses to start on a bad variable, naming it, and exits non-zero', async () => {
+    const proc = startEntry('src/server.ts', { PORT: 'eighty', POSTHUMAN_DATA_DIR: tempDir() });
+    expect(await proc.exited()).toBe(1);
+    expect(proc.output()).toContain('configuration error: PORT');
+  });
+
+  it('runs on Postgres and Redis, serves requests and exits 0 on SIGTERM', async () => {
+    const token = 'a-configured-operator-token-of-enough-length';
+    const proc = startEntry('src/server.ts', {
+      PORT: '0',
+      DATABASE_URL: testDb.url,
+      REDIS_URL,
+      REDIS_PREFIX: 'test-proc',
+      POSTHUMAN_OPERATOR_TOKEN: token,
+      POSTHUMAN_DATA_DIR: tempDir(),
+    });
+    const [, url] = await proc.waitFor(/listening on (http:\/\/\S+)/);
+    const ready = await fetch(`${url}/readyz`);
+    expect(await ready.json()).toMatchObject({ checks: { postgres: 'ok', redis: 'ok' } });
+    const created = await fetch(`${url}/v1/admin/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'proc' }),
+    });
+    expect(created.status).toBe(201);
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited()).toBe(0);
+    expect(proc.output()).not.toContain(token);
+    const logLines = proc.output().split('\n').filter((l) => l.startsWith('{'));
+    const requestLog = logLines.map((l) => JSON.parse(l)).find((l) => l.req?.url === '/v1/admin/accounts');
+    expect(requestLog?.reqId).toBeTruthy();
+  });
+
+  it('embedded default: PGlite in the data dir, operator token generated and printed once', async () => {
+    const dataDir = tempDir();
+    const first = startEntry('src/server.ts', { PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
+    const [, url] = await first.waitFor(/listening on (http:\/\/\S+)/);
+    const [, printed] = await first.waitFor(/operator token \(generated[^\n]*\n\s+(\S+)/);
+    expect(readFileSync(join(dataDir, 'operator-token'), 'utf8').trim()).toBe(printed);
+    const created = await fetch(`${url}/v1/admin/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${printed}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'embedded' }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    first.child.kill('SIGTERM');
+    expect(await first.exited()).toBe(0);
+
+    const second = startEntry('src/server.ts', { PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
+    const [, url2] = await second.waitFor(/listening on (http:\/\/\S+)/);
+    expect(second.output()).not.toContain(printed);
+    const again = await fetch(`${url2}/v1/admin/accounts/${id}`, { headers: { authorization: `Bearer ${printed}` } });
+    expect(again.status).toBe(200);
+    second.child.kill('SIGINT');
+    expect(await second.exited()).toBe(0);
+  });
+});

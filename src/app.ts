@@ -9,7 +9,10 @@ import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import errorHandler from './errors/error-handler.js';
 import { createValidatorCompiler } from './http/validator-compiler.js';
+import jobRoutes from './jobs/job-routes.js';
+import modelRoutes from './models/model-routes.js';
 import healthRoutes from './ops/health-routes.js';
+import jobs from './plugins/jobs.js';
 import auth from './plugins/auth.js';
 import metrics from './plugins/metrics.js';
 import responseContract from './plugins/response-contract.js';
@@ -61,12 +64,15 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(errorHandler);
   await app.register(metrics);
   await app.register(auth, { operatorToken: deps.operatorToken });
+  await app.register(jobs);
   if (deps.checkResponseContract) await app.register(responseContract);
   await app.register(swagger);
 
   await app.register(healthRoutes);
   await app.register(adminRoutes);
   await app.register(accountRoutes);
+  await app.register(modelRoutes);
+  await app.register(jobRoutes);
   return app;
 }
 

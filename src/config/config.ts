@@ -1,4 +1,5 @@
 // Reads and validates the environment once at boot; a bad value stops the start naming the variable.
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
 export interface Config {
@@ -16,6 +17,25 @@ export interface Config {
   operatorToken: string | undefined;
   bodyLimitBytes: number;
   publicBaseUrl: string | undefined;
+  jobs: {
+    /** Queued jobs beyond this answer 503 with Retry-After instead of growing memory. */
+    maxQueueDepth: number;
+    /** How long POST /v1/infer and /v1/evaluate wait for the answer before a 202. */
+    syncTimeoutMs: number;
+  };
+  worker: {
+    /** Run the queue consumers inside the gateway process (default: only without REDIS_URL). */
+    inProcess: boolean;
+    id: string;
+    concurrency: number;
+    threads: number;
+    batchMax: number;
+    batchWaitMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    /** Fault injection for tests: wait this long after claiming a job before running it. */
+    faultStartDelayMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -87,5 +107,22 @@ export function loadConfig(env: Env = process.env): Config {
     operatorToken,
     bodyLimitBytes: readInt(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
     publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']),
+    jobs: {
+      maxQueueDepth: readInt(env, 'QUEUE_MAX_DEPTH', 1000, 1, 1_000_000),
+      syncTimeoutMs: readInt(env, 'SYNC_TIMEOUT_MS', 30_000, 0, 600_000),
+    },
+    worker: {
+      inProcess: readEnum(env, 'WORKER_IN_PROCESS', ['auto', 'true', 'false'] as const, 'auto') === 'auto'
+        ? !env.REDIS_URL
+        : env.WORKER_IN_PROCESS === 'true',
+      id: env.WORKER_ID || `${hostname()}-${process.pid}`,
+      concurrency: readInt(env, 'WORKER_CONCURRENCY', 16, 1, 1024),
+      threads: readInt(env, 'WORKER_THREADS', 2, 1, 64),
+      batchMax: readInt(env, 'BATCH_MAX', 8, 1, 256),
+      batchWaitMs: readInt(env, 'BATCH_WAIT_MS', 5, 0, 1000),
+      lockDurationMs: readInt(env, 'WORKER_LOCK_MS', 30_000, 1000, 3_600_000),
+      stalledIntervalMs: readInt(env, 'WORKER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
+      faultStartDelayMs: readInt(env, 'POSTHUMAN_FAULT_START_DELAY_MS', 0, 0, 600_000),
+    },
   };
 }

@@ -38,6 +38,8 @@ export default fp(
         tags: [
           { name: 'admin', description: 'Operator: accounts, keys and credit grants' },
           { name: 'account', description: 'The calling account: balance, ledger, keys' },
+          { name: 'models', description: 'The model catalog' },
+          { name: 'jobs', description: 'Inference and evaluation jobs' },
           { name: 'operations', description: 'Health, readiness, metrics' },
         ],
       },

@@ -1,9 +1,12 @@
 // Builds the real app for an integration test file: its own database, its own Redis key prefix.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { connectRedis } from '../../src/redis/connect-redis.js';
+import { DEFAULT_MODEL_PRICES, registerModel } from '../../src/models/model-registration.js';
+import { inject } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -12,7 +15,8 @@ export interface TestApp {
   app: App;
   config: Config;
   testDb: TestDatabase;
-  redis: Redis;
+  /** Null when the test asked for the embedded in-process queue (REDIS_URL: ''). */
+  redis: Redis | null;
   operatorToken: string;
   operatorHeaders: { authorization: string };
   close(): Promise<void>;
@@ -32,11 +36,13 @@ export async function createTestApp(env: Record<string, string> = {}, shared?: T
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  let redis: Redis;
-  try {
-    redis = await connectRedis(REDIS_URL);
-  } catch (err) {
-    throw new Error(`integration tests need Redis at ${REDIS_URL} (set TEST_REDIS_URL): ${String(err)}`);
+  let redis: Redis | null = null;
+  if (config.redisUrl) {
+    try {
+      redis = await connectRedis(config.redisUrl);
+    } catch (err) {
+      throw new Error(`integration tests need Redis at ${REDIS_URL} (set TEST_REDIS_URL): ${String(err)}`);
+    }
   }
   const app = await buildApp({
     config,
@@ -55,12 +61,25 @@ export async function createTestApp(env: Record<string, string> = {}, shared?: T
     operatorHeaders: { authorization: `Bearer ${operatorToken}` },
     async close() {
       await app.close();
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
+      if (redis) {
+        const keys = await redis.keys(`${prefix}:*`);
+        if (keys.length) await redis.del(...keys);
+        await redis.quit();
+      }
+      rmSync(config.dataDir, { recursive: true, force: true });
       if (!shared) await testDb.drop();
     },
   };
+}
+
+/** Registers the run's tiny model in this test app's registry and weights store. */
+export async function registerTinyModel(t: TestApp, id = 'tiny-gpt2', ownerAccountId: string | null = null) {
+  return registerModel(t.app.db, t.config.dataDir, {
+    id,
+    sourceDir: inject('tinyModelDir'),
+    ...DEFAULT_MODEL_PRICES,
+    ownerAccountId,
+  });
 }
 
 /** Creates an account through the API, grants it credit and issues a key; returns the key. */

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../helpers/test-app.js';
 
@@ -95,10 +96,10 @@ describe('POST /v1/admin/accounts/{id}/keys', () => {
     const key = json(
       await t.app.inject({ method: 'POST', url: `/v1/admin/accounts/${account.id}/keys`, headers: t.operatorHeaders, payload: {} }),
     );
-    const { rows } = await t.testDb.database.db.execute(
-      // Search every text column of the keys table for the secret.
-      `SELECT count(*)::int AS n FROM api_keys WHERE key_hash = '${key.key}' OR prefix = '${key.key}' OR name = '${key.key}'` as never,
-    );
+    // Search every text column of the keys table for the secret.
+    const { rows } = (await t.testDb.database.db.execute(
+      sql`SELECT count(*)::int AS n FROM api_keys WHERE key_hash = ${key.key} OR prefix = ${key.key} OR name = ${key.key}`,
+    )) as unknown as { rows: { n: number }[] };
     expect((rows[0] as { n: number }).n).toBe(0);
   });
 

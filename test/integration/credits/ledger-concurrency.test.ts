@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 async function ledgerInvariants() {
-  const db = t.app.db;
+  const db = { execute: async (q: ReturnType<typeof sql>) => (await t.app.db.execute(q)) as unknown as { rows: unknown[] } };
   const unbalanced = await db.execute(
     sql`SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING SUM(amount) <> 0`,
   );

@@ -1,0 +1,36 @@
+// The one job catalog shared by producers and consumers: queue name, payload schema, retry policy.
+import { type Static, Type } from 'typebox';
+import { Compile } from 'typebox/compile';
+import type { JobKind } from './jobs-schema.js';
+
+export const JobPayload = Type.Object({ jobId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+export type JobPayload = Static<typeof JobPayload>;
+
+export interface JobKindSpec {
+  queue: string;
+  /** Attempts BullMQ makes before the job is failed for good (a stalled worker counts separately). */
+  attempts: number;
+  backoffMs: number;
+}
+
+export const JOB_CATALOG: Record<JobKind, JobKindSpec> = {
+  infer: { queue: 'infer', attempts: 3, backoffMs: 500 },
+  evaluate: { queue: 'evaluate', attempts: 3, backoffMs: 500 },
+};
+
+const checker = Compile(JobPayload);
+
+/** Payloads are validated on enqueue and again on dequeue: the queue carries only ids. */
+export function parseJobPayload(data: unknown): JobPayload {
+  if (!checker.Check(data)) throw new Error(`invalid job payload: ${JSON.stringify(data)}`);
+  return data;
+}
+
+export type JobHandler = (jobId: string, context: { attempt: number; finalAttempt: boolean }) => Promise<void>;
+
+/** Start-up fails when a kind of the catalog has no handler. */
+export function assertHandlers(handlers: Partial<Record<JobKind, JobHandler>>): Record<JobKind, JobHandler> {
+  const missing = (Object.keys(JOB_CATALOG) as JobKind[]).filter((k) => typeof handlers[k] !== 'function');
+  if (missing.length) throw new Error(`no handler for job kind(s): ${missing.join(', ')}`);
+  return handlers as Record<JobKind, JobHandler>;
+}

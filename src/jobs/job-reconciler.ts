@@ -1,0 +1,26 @@
+// Postgres is the source of truth: jobs committed there but missing from the queue (Redis flushed
+// or restarted, an enqueue that failed after commit) are enqueued again. Enqueueing is idempotent.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/database.js';
+import type { JobQueue } from './job-queue.js';
+import { createJobRepository } from './job-repository.js';
+
+export async function reenqueueUnfinished(db: Db, queue: JobQueue, olderThanMs = 0): Promise<number> {
+  const rows = await createJobRepository(db).listUnfinished(olderThanMs);
+  for (const row of rows) await queue.enqueue(row.kind, row.id);
+  return rows.length;
+}
+
+export function startReconciler(db: Db, queue: JobQueue, log: FastifyBaseLogger, intervalMs = 30_000) {
+  const tick = async () => {
+    try {
+      const n = await reenqueueUnfinished(db, queue, intervalMs);
+      if (n) log.info({ jobs: n }, 'reconciler re-enqueued unfinished jobs');
+    } catch (err) {
+      log.warn({ err }, 'reconciler pass failed');
+    }
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return { first: tick(), stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,112 @@
+// Reads and writes job rows; state changes are conditional on the current status, so racing
+// workers, retries and cancels cannot both win.
+import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/database.js';
+import { AppError } from '../errors/app-error.js';
+import { jobs, type JobStatus } from './jobs-schema.js';
+
+export type JobRow = typeof jobs.$inferSelect;
+export type NewJob = typeof jobs.$inferInsert;
+
+export const FINAL_STATUSES: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+function encodeCursor(row: { createdAt: Date; id: string }) {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string) {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at);
+  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new AppError('validation_failed', 'cursor is not one this API returned', { field: 'querystring.cursor' });
+  }
+  return { createdAt, id };
+}
+
+export function createJobRepository(db: DbOrTx) {
+  return {
+    async insert(job: NewJob): Promise<JobRow> {
+      const [row] = await db.insert(jobs).values(job).returning();
+      return row;
+    },
+
+    async find(id: string): Promise<JobRow | undefined> {
+      const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
+      return row;
+    },
+
+    /** A job of this account; another account's job is indistinguishable from a missing one. */
+    async findOwned(accountId: string, id: string): Promise<JobRow | undefined> {
+      const [row] = await db.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.accountId, accountId)));
+      return row;
+    },
+
+    async listOwned(accountId: string, page: { limit: number; cursor?: string }) {
+      const after = page.cursor ? decodeCursor(page.cursor) : undefined;
+      const rows = await db
+        .select()
+        .from(jobs)
+        .where(
+          and(
+            eq(jobs.accountId, accountId),
+            after
+              ? or(lt(jobs.createdAt, after.createdAt), and(eq(jobs.createdAt, after.createdAt), lt(jobs.id, after.id)))
+              : undefined,
+          ),
+        )
+        .orderBy(desc(jobs.createdAt), desc(jobs.id))
+        .limit(page.limit + 1);
+      const more = rows.length > page.limit;
+      const data = more ? rows.slice(0, page.limit) : rows;
+      return { data, nextCursor: more ? encodeCursor(data[data.length - 1]) : null };
+    },
+
+    /** Claims a queued (or crashed running) job for an attempt; undefined if it is already final. */
+    async markRunning(id: string, workerId: string): Promise<JobRow | undefined> {
+      const [row] = await db
+        .update(jobs)
+        .set({ status: 'running', workerId, attempts: sql`${jobs.attempts} + 1`, startedAt: new Date() })
+        .where(and(eq(jobs.id, id), inArray(jobs.status, ['queued', 'running'])))
+        .returning();
+      return row;
+    },
+
+    async finish(
+      id: string,
+      from: JobStatus[],
+      patch: Partial<Pick<JobRow, 'status' | 'result' | 'error' | 'outputTokens' | 'cost' | 'computeMs'>>,
+    ): Promise<JobRow | undefined> {
+      const [row] = await db
+        .update(jobs)
+        .set({ ...patch, finishedAt: new Date() })
+        .where(and(eq(jobs.id, id), inArray(jobs.status, from)))
+        .returning();
+      return row;
+    },
+
+    async requestCancel(id: string): Promise<void> {
+      await db.update(jobs).set({ cancelRequestedAt: new Date() }).where(eq(jobs.id, id));
+    },
+
+    /** Unfinished jobs older than `olderThanMs`, for re-enqueueing after a queue loss. */
+    async listUnfinished(olderThanMs: number, limit = 500): Promise<Pick<JobRow, 'id' | 'kind'>[]> {
+      return db
+        .select({ id: jobs.id, kind: jobs.kind })
+        .from(jobs)
+        .where(
+          and(
+            inArray(jobs.status, ['queued', 'running']),
+            lt(jobs.createdAt, new Date(Date.now() - olderThanMs)),
+          ),
+        )
+        .limit(limit);
+    },
+
+    async countQueued(): Promise<number> {
+      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(jobs).where(eq(jobs.status, 'queued'));
+      return row.n;
+    },
+  };
+}
+
+export type JobRepository = ReturnType<typeof createJobRepository>;

@@ -1,0 +1,191 @@
+// Job routes: POST /v1/infer, POST /v1/evaluate, and GET/DELETE /v1/jobs.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { AppError, notFound } from '../errors/app-error.js';
+import { requestFingerprint } from '../http/idempotency.js';
+import { BODY_ERRORS, errorResponses, IdParams, IdempotencyHeaders, KEY_AUTH_ERRORS, Page, PageQuery } from '../http/schemas.js';
+import { keyPrincipal } from '../plugins/auth.js';
+import { EvaluateBody, InferBody } from './job-requests.js';
+import type { Submission } from './job-service.js';
+import { FINAL_STATUSES, type JobRow } from './job-repository.js';
+import { streamJob } from './job-stream.js';
+import { JobSchema, jobView } from './job-views.js';
+
+const security = [{ apiKey: [] }];
+const JobHeaders = Type.Object({
+  ...IdempotencyHeaders.properties,
+  prefer: Type.Optional(Type.String({ description: '`respond-async` answers 202 at once' })),
+});
+const CREATE_ERRORS = [...KEY_AUTH_ERRORS, ...BODY_ERRORS, 402, 404, 409, 422, 503];
+const jobResponses = (sse: boolean) => ({
+  200: sse
+    ? {
+        description: 'The finished job; or, with `stream: true`, Server-Sent Events (`token`…, then `done` with the job)',
+        content: { 'application/json': { schema: JobSchema }, 'text/event-stream': { schema: Type.String() } },
+      }
+    : JobSchema,
+  202: { description: 'Accepted and not finished yet: poll the job `url`', content: { 'application/json': { schema: JobSchema } } },
+  ...errorResponses(CREATE_ERRORS),
+});
+
+const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  async function answer(request: FastifyRequest, reply: FastifyReply, job: JobRow, stream: boolean) {
+    reply.header('Location', `/v1/jobs/${job.id}`);
+    if (stream) return streamJob(reply, { db: app.db, events: app.jobEvents }, job.id);
+    const async = /respond-async/i.test(String(request.headers.prefer ?? ''));
+    const latest = async ? job : await app.jobService.waitFor(job, app.config.jobs.syncTimeoutMs);
+    const final = FINAL_STATUSES.includes(latest.status);
+    return reply.code(final ? 200 : 202).type('application/json').send(jobView(latest));
+  }
+
+  async function submit(request: FastifyRequest, reply: FastifyReply, submission: Submission, body: unknown, stream: boolean) {
+    const principal = keyPrincipal(request);
+    const key = (request.headers as { 'idempotency-key'?: string })['idempotency-key'];
+    const { job, replayed } = await app.jobService.submit(principal, submission, {
+      key,
+      fingerprint: requestFingerprint('POST', request.routeOptions.url ?? request.url, body),
+    });
+    if (replayed) reply.header('Idempotent-Replayed', 'true');
+    return answer(request, reply, job, stream);
+  }
+
+  app.post(
+    '/v1/infer',
+    {
+      config: { auth: 'key', scope: 'infer' },
+      schema: {
+        operationId: 'infer',
+        tags: ['jobs'],
+        summary: 'Generate text with a model',
+        description:
+          'Holds the maximum cost (per-job price + per-1k-token price × (input tokens + max_new_tokens)), runs the job ' +
+          'on a worker and captures the actual cost. Waits up to SYNC_TIMEOUT_MS for the answer, else 202 with the job ' +
+          'url; `Prefer: respond-async` answers 202 at once; `stream: true` answers Server-Sent Events. ' +
+          'An Idempotency-Key replays the same job; the same key with another body is a 422.',
+        security,
+        headers: JobHeaders,
+        body: InferBody,
+        response: jobResponses(true),
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const p = body.parameters;
+      const parameters = {
+        max_new_tokens: p?.max_new_tokens ?? 32,
+        temperature: p?.temperature ?? 0,
+        top_k: p?.top_k,
+        top_p: p?.top_p,
+        seed: p?.seed ?? 0,
+        stop: p?.stop,
+      };
+      return submit(
+        request,
+        reply,
+        { kind: 'infer', model: body.model, modelSha256: body.model_sha256, request: { input: body.input, parameters } },
+        body,
+        body.stream === true,
+      );
+    },
+  );
+
+  app.post(
+    '/v1/evaluate',
+    {
+      config: { auth: 'key', scope: 'evaluate' },
+      schema: {
+        operationId: 'evaluate',
+        tags: ['jobs'],
+        summary: 'Score text: mean token loss and perplexity',
+        description:
+          'Loss is the mean negative log-likelihood (nats) of each token given those before it, like GPT2LMHeadModel ' +
+          'with labels = the text; per text and overall (token-weighted). Texts longer than the context are scored in ' +
+          'sliding windows, each token once. Costs the per-job price + the per-1k-token price × tokens.',
+        security,
+        headers: JobHeaders,
+        body: EvaluateBody,
+        response: jobResponses(false),
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const texts = body.texts ?? (body.text !== undefined ? [body.text] : []);
+      if (texts.length === 0 || (body.text !== undefined && body.texts !== undefined)) {
+        throw new AppError('validation_failed', 'send exactly one of `text` or `texts`', { field: 'body.texts' });
+      }
+      return submit(request, reply, { kind: 'evaluate', model: body.model, modelSha256: body.model_sha256, request: { texts } }, body, false);
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      config: { auth: 'key' },
+      schema: {
+        operationId: 'getJob',
+        tags: ['jobs'],
+        summary: 'A job of this account',
+        security,
+        params: IdParams,
+        response: { 200: JobSchema, ...errorResponses([...KEY_AUTH_ERRORS, 404]) },
+      },
+    },
+    async (request) => {
+      const job = await app.jobService.get(keyPrincipal(request).accountId, request.params.id);
+      if (!job) throw notFound('job');
+      return jobView(job);
+    },
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      config: { auth: 'key' },
+      schema: {
+        operationId: 'listJobs',
+        tags: ['jobs'],
+        summary: "This account's jobs, newest first",
+        security,
+        querystring: PageQuery,
+        response: { 200: Page(JobSchema), ...errorResponses(KEY_AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const page = await app.jobService.list(keyPrincipal(request).accountId, {
+        limit: request.query.limit ?? 50,
+        cursor: request.query.cursor,
+      });
+      return { data: page.data.map(jobView), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.delete(
+    '/v1/jobs/:id',
+    {
+      config: { auth: 'key' },
+      schema: {
+        operationId: 'cancelJob',
+        tags: ['jobs'],
+        summary: 'Cancel a job',
+        description:
+          'A queued job is cancelled at once and its hold released in full (200). A running job is told to stop (202): ' +
+          'inference stops between tokens and is charged for the tokens generated so far; evaluation stops and is not ' +
+          'charged. A finished job answers 409.',
+        security,
+        params: IdParams,
+        response: {
+          200: JobSchema,
+          202: { description: 'Cancellation requested', content: { 'application/json': { schema: JobSchema } } },
+          ...errorResponses([...KEY_AUTH_ERRORS, 404, 409]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { job, immediate } = await app.jobService.cancel(keyPrincipal(request).accountId, request.params.id);
+      return reply.code(immediate ? 200 : 202).type('application/json').send(jobView(job));
+    },
+  );
+};
+
+export default jobRoutes;

@@ -1,0 +1,163 @@
+// Runs one job on a worker: claim it, run the transformer, then settle and record the result in
+// one transaction. A retried or re-delivered job settles its hold once, whatever happened before.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { FastifyBaseLogger } from 'fastify';
+import { eq } from 'drizzle-orm';
+import type { Ledger } from '../credits/credit-ledger.js';
+import { ensureAccountBooks, ensureSystemBook } from '../credits/ledger-books.js';
+import type { Db, Tx } from '../db/database.js';
+import { createModelRepository } from '../models/model-repository.js';
+import { models } from '../models/models-schema.js';
+import { CancelledError, RuntimeError } from '../runtime/index.js';
+import type { EngineRegistry } from './engine-registry.js';
+import type { JobHandler } from './job-catalog.js';
+import type { JobEvents } from './job-events.js';
+import { jobCost, splitRevenue } from './job-pricing.js';
+import { createJobRepository, type JobRow } from './job-repository.js';
+import type { EvaluateRequest, InferRequest } from './job-requests.js';
+import type { JobKind, JobStatus } from './jobs-schema.js';
+
+export interface JobRunnerDeps {
+  db: Db;
+  ledger: Ledger;
+  events: JobEvents;
+  engines: EngineRegistry;
+  workerId: string;
+  log: FastifyBaseLogger;
+  faultStartDelayMs?: number;
+}
+
+interface Outcome {
+  status: JobStatus;
+  result: Record<string, unknown>;
+  outputTokens: number;
+  billedTokens: number;
+  computeMs: number;
+}
+
+/** Runtime errors that a retry cannot fix (bad weights, bad parameters): fail at once. */
+const isPermanent = (err: unknown) => err instanceof RuntimeError && err.name !== 'EngineUnavailableError';
+
+export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler> {
+  const repo = createJobRepository(deps.db);
+
+  interface Settlement {
+    status: JobStatus;
+    cost: bigint;
+    result?: Record<string, unknown>;
+    error?: { code: string; message: string };
+    outputTokens?: number;
+    computeMs?: number;
+  }
+
+  /** Records the outcome and settles the hold in one transaction; a second settle changes nothing. */
+  async function settle(job: JobRow, s: Settlement) {
+    await deps.db.transaction(async (tx: Tx) => {
+      const finished = await createJobRepository(tx).finish(job.id, ['running'], s);
+      if (!finished || !job.holdId) return; // another attempt or a cancel finished it first
+      const [model] = await tx.select({ owner: models.ownerAccountId }).from(models).where(eq(models.id, job.modelId));
+      const split = splitRevenue(s.cost, Boolean(model?.owner));
+      const payees = [{ bookId: await ensureSystemBook(tx, 'marketplace'), amount: split.marketplace }];
+      if (model?.owner && split.owner > 0n) {
+        payees.push({ bookId: (await ensureAccountBooks(tx, model.owner)).earnings, amount: split.owner });
+      }
+      await deps.ledger.settle({ holdId: job.holdId, capture: s.cost, payees }, tx);
+    });
+  }
+
+  async function run(kind: JobKind, jobId: string, finalAttempt: boolean) {
+    const job = await repo.markRunning(jobId, deps.workerId);
+    if (!job) return; // already final: a duplicate delivery
+    const log = deps.log.child({ jobId, kind, attempt: job.attempts });
+    await deps.events.publish(jobId, { type: 'status', status: 'running' });
+    if (deps.faultStartDelayMs) await delay(deps.faultStartDelayMs);
+
+    const abort = new AbortController();
+    const unsubscribe = await deps.events.subscribe(jobId, (e) => {
+      if (e.type === 'cancel') abort.abort();
+    });
+    const fresh = await repo.find(jobId);
+    if (fresh?.cancelRequestedAt) abort.abort();
+    try {
+      const model = await createModelRepository(deps.db).find(job.modelId);
+      if (!model) throw new Error(`model ${job.modelId} is gone from the registry`);
+      // The job pinned the weights at submission; serving other weights under the same id is refused.
+      const engine = await deps.engines.get({ storagePath: model.storagePath, weightsSha256: job.weightsSha256 });
+      const outcome = kind === 'infer' ? await runInfer(job, engine, abort.signal) : await runEvaluate(job, engine, abort.signal);
+      const cost = jobCost(job, outcome.billedTokens);
+      const capped = cost > job.maxCost ? job.maxCost : cost;
+      await settle(job, {
+        status: outcome.status,
+        result: outcome.result,
+        outputTokens: outcome.outputTokens,
+        computeMs: outcome.computeMs,
+        cost: capped,
+      });
+      log.info({ status: outcome.status, cost: capped.toString(), computeMs: outcome.computeMs }, 'job finished');
+    } catch (err) {
+      if (err instanceof CancelledError) {
+        await settle(job, { status: 'cancelled', cost: 0n });
+        return;
+      }
+      if (!isPermanent(err) && !finalAttempt) {
+        log.warn({ err }, 'job attempt failed; it will be retried');
+        throw err;
+      }
+      const code = err instanceof RuntimeError ? err.name.replace(/Error$/, '').replace(/[A-Z]/g, (c, i) => (i ? '_' : '') + c.toLowerCase()) : 'worker_error';
+      const message = err instanceof RuntimeError ? err.message : 'the worker could not run this job';
+      log.error({ err }, 'job failed');
+      await settle(job, { status: 'failed', error: { code, message }, cost: 0n });
+    } finally {
+      await unsubscribe();
+      const final = await repo.find(jobId);
+      if (final && final.status !== 'running') await deps.events.publish(jobId, { type: 'done', status: final.status });
+    }
+  }
+
+  async function runInfer(job: JobRow, engine: Awaited<ReturnType<EngineRegistry['get']>>, signal: AbortSignal): Promise<Outcome> {
+    const req = job.request as unknown as InferRequest;
+    let index = 0;
+    const result = await engine.generate(
+      {
+        input: req.input,
+        maxNewTokens: req.parameters.max_new_tokens,
+        temperature: req.parameters.temperature,
+        topK: req.parameters.top_k,
+        topP: req.parameters.top_p,
+        seed: req.parameters.seed,
+        stop: req.parameters.stop,
+      },
+      {
+        signal,
+        onToken: (text) => {
+          void deps.events.publish(job.id, { type: 'token', text, index: index++, attempt: job.attempts }).catch(() => {});
+        },
+      },
+    );
+    return {
+      status: result.finishReason === 'cancelled' ? 'cancelled' : 'succeeded',
+      result: { output: result.output, finish_reason: result.finishReason },
+      outputTokens: result.outputTokens,
+      billedTokens: result.inputTokens + result.outputTokens,
+      computeMs: Math.round(result.computeMs),
+    };
+  }
+
+  async function runEvaluate(job: JobRow, engine: Awaited<ReturnType<EngineRegistry['get']>>, signal: AbortSignal): Promise<Outcome> {
+    const req = job.request as unknown as EvaluateRequest;
+    const result = await engine.evaluate({ texts: req.texts }, { signal });
+    return {
+      status: 'succeeded',
+      result: { loss: result.loss, perplexity: result.perplexity, tokens: result.tokens, results: result.results },
+      outputTokens: 0,
+      billedTokens: job.inputTokens,
+      computeMs: Math.round(result.computeMs),
+    };
+  }
+
+  return {
+    infer: (jobId, ctx) => run('infer', jobId, ctx.finalAttempt),
+    evaluate: (jobId, ctx) => run('evaluate', jobId, ctx.finalAttempt),
+  };
+}
+

@@ -1,0 +1,177 @@
+// Gateway side of a job: validate against the model, hold the maximum cost and create the job in one
+// transaction, enqueue it, wait for it, cancel it.
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Ledger } from '../credits/credit-ledger.js';
+import type { Db } from '../db/database.js';
+import { AppError, notFound } from '../errors/app-error.js';
+import { withIdempotency } from '../http/idempotency.js';
+import { createModelRepository, type ModelRow } from '../models/model-repository.js';
+import type { KeyPrincipal } from '../plugins/auth.js';
+import type { JobEvents } from './job-events.js';
+import { jobCost } from './job-pricing.js';
+import type { JobQueue } from './job-queue.js';
+import { createJobRepository, FINAL_STATUSES, type JobRow } from './job-repository.js';
+import type { EvaluateRequest, InferRequest } from './job-requests.js';
+import type { JobKind } from './jobs-schema.js';
+
+export interface JobServiceDeps {
+  db: Db;
+  ledger: Ledger;
+  queue: JobQueue;
+  events: JobEvents;
+  countTokens: (text: string) => number;
+  maxQueueDepth: number;
+  log: FastifyBaseLogger;
+}
+
+export type Submission =
+  | { kind: 'infer'; model: string; modelSha256?: string; request: InferRequest }
+  | { kind: 'evaluate'; model: string; modelSha256?: string; request: EvaluateRequest };
+
+function resolveModel(model: ModelRow | undefined, s: Submission): ModelRow {
+  if (!model) throw new AppError('not_found', `model "${s.model}" not found`, { field: 'body.model' });
+  if (!model.taskKinds.includes(s.kind)) {
+    throw new AppError('invalid_request', `model "${model.id}" does not serve ${s.kind}`, { field: 'body.model' });
+  }
+  if (s.modelSha256 && s.modelSha256 !== model.weightsSha256) {
+    throw new AppError('conflict', `model "${model.id}" is served with weights ${model.weightsSha256}, not the pinned ${s.modelSha256}`, {
+      field: 'body.model_sha256',
+    });
+  }
+  return model;
+}
+
+/** Counts tokens and checks them against the context; returns [input tokens, tokens billed at most]. */
+function measure(model: ModelRow, s: Submission, countTokens: (t: string) => number): [number, number] {
+  if (s.kind === 'infer') {
+    const input = countTokens(s.request.input);
+    const room = model.contextLength - input;
+    if (room < 1) {
+      throw new AppError('validation_failed', `input is ${input} tokens; model "${model.id}" has a context of ${model.contextLength} tokens`, {
+        field: 'body.input',
+      });
+    }
+    if (s.request.parameters.max_new_tokens > room) {
+      throw new AppError(
+        'validation_failed',
+        `max_new_tokens is ${s.request.parameters.max_new_tokens} but only ${room} tokens fit after the ${input}-token input (context ${model.contextLength})`,
+        { field: 'body.parameters.max_new_tokens' },
+      );
+    }
+    return [input, input + s.request.parameters.max_new_tokens];
+  }
+  // Texts longer than the context are scored in sliding windows, so any length is accepted.
+  const tokens = s.request.texts.reduce((sum, t) => sum + countTokens(t), 0);
+  if (s.request.texts.some((t) => countTokens(t) < 2)) {
+    throw new AppError('validation_failed', 'each text needs at least 2 tokens to be scored', { field: 'body.texts' });
+  }
+  return [tokens, tokens];
+}
+
+export function createJobService(deps: JobServiceDeps) {
+  const jobsRepo = createJobRepository(deps.db);
+  const modelsRepo = createModelRepository(deps.db);
+
+  return {
+    async submit(principal: KeyPrincipal, s: Submission, idempotency: { key?: string; fingerprint: string }) {
+      const model = resolveModel(await modelsRepo.find(s.model), s);
+      const [inputTokens, maxTokens] = measure(model, s, deps.countTokens);
+      const depth = await deps.queue.depth().catch(() => 0);
+      if (depth >= deps.maxQueueDepth) {
+        throw new AppError('service_unavailable', `the queue holds ${depth} jobs; retry shortly`, {
+          headers: { 'Retry-After': '5' },
+        });
+      }
+      const maxCost = jobCost(model, maxTokens);
+      const answer = await withIdempotency(
+        deps.db,
+        { scope: `account:${principal.accountId}`, key: idempotency.key, fingerprint: idempotency.fingerprint },
+        async (tx) => {
+          const id = randomUUID();
+          const hold =
+            maxCost > 0n
+              ? await deps.ledger.hold(
+                  { accountId: principal.accountId, apiKeyId: principal.keyId, amount: maxCost, idempotencyKey: `job:${id}`, reason: `${s.kind} job ${id}` },
+                  tx,
+                )
+              : null;
+          await createJobRepository(tx).insert({
+            id,
+            kind: s.kind,
+            accountId: principal.accountId,
+            apiKeyId: principal.keyId,
+            modelId: model.id,
+            weightsSha256: model.weightsSha256,
+            request: s.request as unknown as Record<string, unknown>,
+            inputTokens,
+            holdId: hold?.holdId ?? null,
+            maxCost,
+            pricePerJob: model.pricePerJob,
+            pricePer1kTokens: model.pricePer1kTokens,
+          });
+          return { status: 202, body: { job_id: id } };
+        },
+      );
+      const job = await jobsRepo.find(answer.body.job_id);
+      if (!job) throw new Error('job vanished after commit');
+      if (!answer.replayed) {
+        // The row is committed: if Redis is down now, the reconciler enqueues it later.
+        await deps.queue.enqueue(s.kind, job.id).catch((err) => deps.log.error({ err, jobId: job.id }, 'enqueue failed; left to the reconciler'));
+      }
+      return { job, replayed: answer.replayed };
+    },
+
+    /** Waits until the job is final or `timeoutMs` passes; returns the latest row. */
+    async waitFor(job: JobRow, timeoutMs: number): Promise<JobRow> {
+      if (FINAL_STATUSES.includes(job.status) || timeoutMs <= 0) return job;
+      let wake: () => void = () => {};
+      const done = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const unsubscribe = await deps.events.subscribe(job.id, (e) => {
+        if (e.type === 'done') wake();
+      });
+      try {
+        // Re-read after subscribing: a job that finished in between is not waited for.
+        const now = await jobsRepo.find(job.id);
+        if (now && FINAL_STATUSES.includes(now.status)) return now;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([done, new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
+        clearTimeout(timer);
+        return (await jobsRepo.find(job.id)) ?? job;
+      } finally {
+        await unsubscribe();
+      }
+    },
+
+    /**
+     * Cancels a job of this account. Queued: cancelled now and its hold released in full. Running:
+     * the worker is told to stop; tokens generated until then are charged. Final: 409.
+     */
+    async cancel(accountId: string, id: string): Promise<{ job: JobRow; immediate: boolean }> {
+      const job = await jobsRepo.findOwned(accountId, id);
+      if (!job) throw notFound('job');
+      if (FINAL_STATUSES.includes(job.status)) throw new AppError('conflict', `job is already ${job.status}`);
+      const cancelled = await deps.db.transaction(async (tx) => {
+        const row = await createJobRepository(tx).finish(id, ['queued'], { status: 'cancelled', cost: 0n });
+        if (row?.holdId) await deps.ledger.release(row.holdId, tx);
+        return row;
+      });
+      if (cancelled) {
+        await deps.queue.remove(job.kind as JobKind, id).catch(() => {});
+        await deps.events.publish(id, { type: 'done', status: 'cancelled' });
+        return { job: cancelled, immediate: true };
+      }
+      await jobsRepo.requestCancel(id);
+      await deps.events.publish(id, { type: 'cancel' });
+      const latest = (await jobsRepo.find(id)) ?? job;
+      return { job: latest, immediate: FINAL_STATUSES.includes(latest.status) };
+    },
+
+    get: (accountId: string, id: string) => jobsRepo.findOwned(accountId, id),
+    list: (accountId: string, page: { limit: number; cursor?: string }) => jobsRepo.listOwned(accountId, page),
+  };
+}
+
+export type JobService = ReturnType<typeof createJobService>;

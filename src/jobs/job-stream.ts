@@ -1,0 +1,46 @@
+// Server-Sent Events for a job: one `token` event per generated token, then a `done` event
+// carrying the whole job (output, usage, cost). Heartbeat comments keep proxies from timing out.
+import type { FastifyReply } from 'fastify';
+import type { JobEvents } from './job-events.js';
+import { createJobRepository, FINAL_STATUSES } from './job-repository.js';
+import { jobView } from './job-views.js';
+import type { Db } from '../db/database.js';
+
+const jsonWithBigints = (value: unknown) =>
+  JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
+
+export async function streamJob(reply: FastifyReply, deps: { db: Db; events: JobEvents }, jobId: string) {
+  const repo = createJobRepository(deps.db);
+  const raw = reply.raw;
+  reply.hijack();
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': String(reply.request.id),
+  });
+  const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${jsonWithBigints(data)}\n\n`);
+
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const unsubscribe = await deps.events.subscribe(jobId, (e) => {
+    if (e.type === 'token') send('token', { index: e.index, text: e.text, attempt: e.attempt });
+    else if (e.type === 'status') send('status', { status: e.status });
+    else if (e.type === 'done') finish();
+  });
+  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+  raw.on('close', finish);
+  try {
+    const current = await repo.find(jobId);
+    if (!current || !FINAL_STATUSES.includes(current.status)) await finished;
+    const job = await repo.find(jobId);
+    if (job && !raw.destroyed) send('done', jobView(job));
+  } finally {
+    clearInterval(heartbeat);
+    await unsubscribe();
+    raw.end();
+  }
+}

@@ -1,0 +1,60 @@
+// The job representation every job route answers with.
+import { Type } from 'typebox';
+import { MicroCreditsOut, Uuid } from '../http/schemas.js';
+import type { JobRow } from './job-repository.js';
+import { JOB_KINDS, JOB_STATUSES, type JobKind, type JobStatus } from './jobs-schema.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const TextScoreSchema = Type.Object({ loss: Type.Number(), perplexity: Type.Number(), tokens: Type.Integer() });
+
+export const JobSchema = Type.Object({
+  id: Uuid,
+  object: Type.Literal('job'),
+  kind: Type.Unsafe<JobKind>({ type: 'string', enum: [...JOB_KINDS] }),
+  status: Type.Unsafe<JobStatus>({ type: 'string', enum: [...JOB_STATUSES] }),
+  model: Type.String(),
+  weights_sha256: Type.String(),
+  url: Type.String({ description: 'Where to poll this job' }),
+  output: Type.Optional(Type.String({ description: 'infer: the generated text' })),
+  finish_reason: Type.Optional(Type.String({ description: 'infer: length, stop, eos or cancelled' })),
+  loss: Type.Optional(Type.Number({ description: 'evaluate: mean token loss (nats) over all texts' })),
+  perplexity: Type.Optional(Type.Number({ description: 'evaluate: exp(loss)' })),
+  tokens: Type.Optional(Type.Integer({ description: 'evaluate: tokens scored' })),
+  results: Type.Optional(Type.Array(TextScoreSchema, { description: 'evaluate: one score per text, in order' })),
+  usage: Type.Object({ input_tokens: Type.Integer(), output_tokens: Nullable(Type.Integer()) }),
+  cost: Type.Union([MicroCreditsOut, Type.Null()], { description: 'Micro-credits charged; null until final' }),
+  max_cost: MicroCreditsOut,
+  error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  attempts: Type.Integer(),
+  compute_ms: Nullable(Type.Integer()),
+  cancel_requested: Type.Boolean(),
+  created_at: Type.String({ format: 'date-time' }),
+  started_at: Nullable(Type.String({ format: 'date-time' })),
+  finished_at: Nullable(Type.String({ format: 'date-time' })),
+});
+
+export function jobView(job: JobRow) {
+  const result = (job.result ?? {}) as Record<string, unknown>;
+  return {
+    id: job.id,
+    object: 'job' as const,
+    kind: job.kind,
+    status: job.status,
+    model: job.modelId,
+    weights_sha256: job.weightsSha256,
+    url: `/v1/jobs/${job.id}`,
+    ...result,
+    usage: { input_tokens: job.inputTokens, output_tokens: job.outputTokens },
+    // Nullable unions are matched by value before serialising, which a bigint fails.
+    cost: job.cost === null ? null : Number(job.cost),
+    max_cost: job.maxCost,
+    error: job.error ?? null,
+    attempts: job.attempts,
+    compute_ms: job.computeMs,
+    cancel_requested: job.cancelRequestedAt !== null,
+    created_at: job.createdAt.toISOString(),
+    started_at: job.startedAt?.toISOString() ?? null,
+    finished_at: job.finishedAt?.toISOString() ?? null,
+  };
+}

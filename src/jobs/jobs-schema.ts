@@ -1,0 +1,55 @@
+// Jobs: one row per inference or evaluation request, the source of truth the queue only points at.
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { accounts, apiKeys } from '../accounts/accounts-schema.js';
+import { holds } from '../credits/ledger-schema.js';
+import { models } from '../models/models-schema.js';
+
+export const JOB_KINDS = ['infer', 'evaluate'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind', { enum: JOB_KINDS }).notNull(),
+    status: text('status', { enum: JOB_STATUSES }).notNull().default('queued'),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id),
+    modelId: text('model_id')
+      .notNull()
+      .references(() => models.id),
+    weightsSha256: text('weights_sha256').notNull(),
+    /** The validated request: input text(s) and decoding parameters. */
+    request: jsonb('request').$type<Record<string, unknown>>().notNull(),
+    inputTokens: integer('input_tokens').notNull(),
+    result: jsonb('result').$type<Record<string, unknown>>(),
+    error: jsonb('error').$type<{ code: string; message: string }>(),
+    outputTokens: integer('output_tokens'),
+    /** Null only for free models (nothing to hold). */
+    holdId: uuid('hold_id').references(() => holds.id),
+    /** Prices fixed at submission, so a price change never alters a job already accepted. */
+    pricePerJob: bigint('price_per_job', { mode: 'bigint' }).notNull(),
+    pricePer1kTokens: bigint('price_per_1k_tokens', { mode: 'bigint' }).notNull(),
+    maxCost: bigint('max_cost', { mode: 'bigint' }).notNull(),
+    cost: bigint('cost', { mode: 'bigint' }),
+    attempts: integer('attempts').notNull().default(0),
+    workerId: text('worker_id'),
+    cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
+    computeMs: integer('compute_ms'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('jobs_account_idx').on(t.accountId, t.createdAt),
+    index('jobs_unfinished_idx')
+      .on(t.status)
+      .where(sql`${t.status} IN ('queued', 'running')`),
+    check('jobs_cost_within_hold', sql`${t.cost} IS NULL OR ${t.cost} <= ${t.maxCost}`),
+  ],
+);

@@ -1,0 +1,59 @@
+// Registers a model folder: validate, store by weights hash, record it in the registry.
+import type { DbOrTx } from '../db/database.js';
+import { buildTinyModel } from '../runtime/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createModelRepository, type ModelRow } from './model-repository.js';
+import { storeModelFolder } from './model-store.js';
+
+export interface RegisterModelInput {
+  id: string;
+  name?: string;
+  sourceDir: string;
+  taskKinds?: string[];
+  pricePerJob: bigint;
+  pricePer1kTokens: bigint;
+  ownerAccountId?: string | null;
+}
+
+export async function registerModel(db: DbOrTx, dataDir: string, input: RegisterModelInput): Promise<ModelRow> {
+  const stored = await storeModelFolder(input.sourceDir, dataDir);
+  const { config } = stored.model;
+  return createModelRepository(db).upsert({
+    id: input.id,
+    name: input.name ?? input.id,
+    taskKinds: input.taskKinds ?? ['infer', 'evaluate'],
+    weightsSha256: stored.model.weightsSha256,
+    storagePath: stored.path,
+    contextLength: config.nPositions,
+    architecture: {
+      model_type: 'gpt2',
+      n_layer: config.nLayer,
+      n_head: config.nHead,
+      n_embd: config.nEmbd,
+      vocab_size: config.vocabSize,
+      size_bytes: stored.model.sizeBytes,
+    },
+    pricePerJob: input.pricePerJob,
+    pricePer1kTokens: input.pricePer1kTokens,
+    ownerAccountId: input.ownerAccountId ?? null,
+  });
+}
+
+export const DEFAULT_MODEL_ID = 'tiny-gpt2';
+/** 0.001 credit per job plus 0.002 credit per 1,000 tokens (input and output). */
+export const DEFAULT_MODEL_PRICES = { pricePerJob: 1_000n, pricePer1kTokens: 2_000n };
+
+/** The embedded default model: built deterministically on first start, then registered. */
+export async function ensureDefaultModel(db: DbOrTx, dataDir: string): Promise<ModelRow> {
+  const existing = await createModelRepository(db).find(DEFAULT_MODEL_ID);
+  if (existing && existsSync(existing.storagePath)) return existing;
+  const sourceDir = join(dataDir, 'models', DEFAULT_MODEL_ID);
+  if (!existsSync(join(sourceDir, 'config.json'))) await buildTinyModel(sourceDir);
+  return registerModel(db, dataDir, {
+    id: DEFAULT_MODEL_ID,
+    name: 'Tiny GPT-2 (2 layers, width 64, seeded)',
+    sourceDir,
+    ...DEFAULT_MODEL_PRICES,
+  });
+}

@@ -1,0 +1,29 @@
+// The model registry: what each model is, where its weights live (by sha256), and what it costs.
+import { sql } from 'drizzle-orm';
+import { bigint, check, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { accounts } from '../accounts/accounts-schema.js';
+
+export const models = pgTable(
+  'models',
+  {
+    /** URL-safe slug, e.g. `tiny-gpt2`. */
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    taskKinds: text('task_kinds').array().notNull(),
+    weightsSha256: text('weights_sha256').notNull(),
+    /** Folder in the content-addressed weights store; never exposed by the API. */
+    storagePath: text('storage_path').notNull(),
+    contextLength: integer('context_length').notNull(),
+    architecture: jsonb('architecture').$type<Record<string, unknown>>().notNull(),
+    pricePerJob: bigint('price_per_job', { mode: 'bigint' }).notNull(),
+    pricePer1kTokens: bigint('price_per_1k_tokens', { mode: 'bigint' }).notNull(),
+    ownerAccountId: uuid('owner_account_id').references(() => accounts.id),
+    parentModelId: text('parent_model_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('models_prices_non_negative', sql`${t.pricePerJob} >= 0 AND ${t.pricePer1kTokens} >= 0`),
+    check('models_id_slug', sql`${t.id} ~ '^[a-z0-9][a-z0-9._-]{0,63}$'`),
+  ],
+);
+

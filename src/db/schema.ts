@@ -2,3 +2,5 @@
 export * from '../accounts/accounts-schema.js';
 export * from '../credits/ledger-schema.js';
 export * from '../http/idempotency-schema.js';
+export * from '../jobs/jobs-schema.js';
+export * from '../models/models-schema.js';

@@ -11,16 +11,20 @@ export async function reenqueueUnfinished(db: Db, queue: JobQueue, olderThanMs =
   return rows.length;
 }
 
+/**
+ * Re-enqueues every unfinished job at start, then periodically those older than the interval
+ * (younger ones may still be on their way into the queue; adding them twice would be harmless anyway).
+ */
 export function startReconciler(db: Db, queue: JobQueue, log: FastifyBaseLogger, intervalMs = 30_000) {
-  const tick = async () => {
+  const tick = async (olderThanMs: number) => {
     try {
-      const n = await reenqueueUnfinished(db, queue, intervalMs);
+      const n = await reenqueueUnfinished(db, queue, olderThanMs);
       if (n) log.info({ jobs: n }, 'reconciler re-enqueued unfinished jobs');
     } catch (err) {
       log.warn({ err }, 'reconciler pass failed');
     }
   };
-  const timer = setInterval(tick, intervalMs);
+  const timer = setInterval(() => tick(intervalMs), intervalMs);
   timer.unref();
-  return { first: tick(), stop: () => clearInterval(timer) };
+  return { first: tick(0), stop: () => clearInterval(timer) };
 }

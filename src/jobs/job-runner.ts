@@ -77,8 +77,8 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       if (e.type === 'cancel') abort.abort();
     });
     const fresh = await repo.find(jobId);
-    if (fresh?.cancelRequestedAt) abort.abort();
     try {
+      if (fresh?.cancelRequestedAt) throw new CancelledError();
       const model = await createModelRepository(deps.db).find(job.modelId);
       if (!model) throw new Error(`model ${job.modelId} is gone from the registry`);
       // The job pinned the weights at submission; serving other weights under the same id is refused.
@@ -103,7 +103,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
         log.warn({ err }, 'job attempt failed; it will be retried');
         throw err;
       }
-      const code = err instanceof RuntimeError ? err.name.replace(/Error$/, '').replace(/[A-Z]/g, (c, i) => (i ? '_' : '') + c.toLowerCase()) : 'worker_error';
+      const code = err instanceof RuntimeError ? err.code : 'worker_error';
       const message = err instanceof RuntimeError ? err.message : 'the worker could not run this job';
       log.error({ err }, 'job failed');
       await settle(job, { status: 'failed', error: { code, message }, cost: 0n });

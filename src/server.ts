@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { resolveOperatorToken } from './config/operator-token.js';
 import { openDatabase } from './db/database.js';
+import { ensureDefaultModel } from './models/model-registration.js';
 import { connectRedis } from './redis/connect-redis.js';
 
 async function main() {
@@ -15,6 +16,7 @@ async function main() {
     poolMax: config.databasePoolMax,
   });
   await database.migrate();
+  const model = await ensureDefaultModel(database.db, config.dataDir);
   const redis = config.redisUrl ? await connectRedis(config.redisUrl) : null;
   const app = await buildApp({ config, database, redis, operatorToken: operator.token });
 
@@ -32,7 +34,9 @@ async function main() {
     `Posthuman Gateway listening on ${base}`,
     `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  database:   ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}/pgdata` : 'Postgres (DATABASE_URL)'}`,
-    `  redis:      ${redis ? 'REDIS_URL' : 'none (in-process)'}`,
+    `  redis:      ${redis ? 'REDIS_URL' : 'none (in-process queue)'}`,
+    `  worker:     ${config.worker.inProcess ? 'in this process' : 'separate (npm run worker)'}`,
+    `  model:      ${model.id} (weights sha256 ${model.weightsSha256})`,
   ];
   if (operator.source === 'generated') {
     lines.push(`  operator token (generated, shown once; stored in ${operator.path}):`, `    ${operator.token}`);

@@ -1,6 +1,6 @@
 // Checks that an ONNX decoder has the Optimum decoder-with-past I/O the runtime feeds, for the
 // config's layer count; tells which optional inputs it takes.
-import type { Gpt2Config } from './gpt2-config.js';
+import { type Gpt2Config, headDim } from './gpt2-config.js';
 import { ModelLoadError } from './runtime-errors.js';
 
 export interface DecoderSignature {
@@ -14,6 +14,7 @@ interface ValueMeta {
   name: string;
   isTensor: boolean;
   type?: string;
+  shape?: ReadonlyArray<number | string>;
 }
 
 export function checkDecoderSignature(
@@ -40,8 +41,14 @@ export function checkDecoderSignature(
   const unknown = [...inputNames].filter((n) => !known.has(n));
   if (unknown.length > 0) throw new ModelLoadError(`the ONNX decoder has inputs the runtime cannot feed: ${unknown.join(', ')}`);
   for (const meta of inputs) {
-    if (meta.name.startsWith('past_key_values.') && meta.isTensor && meta.type !== 'float32') {
-      throw new ModelLoadError(`${meta.name} is ${meta.type}; only float32 decoders are supported`);
+    if (!meta.name.startsWith('past_key_values.') || !meta.isTensor) continue;
+    if (meta.type !== 'float32') throw new ModelLoadError(`${meta.name} is ${meta.type}; only float32 decoders are supported`);
+    // [batch, heads, past, head_dim]: where the export fixes heads and head_dim, they must match config.json.
+    const [, heads, , dim] = meta.shape ?? [];
+    if ((typeof heads === 'number' && heads !== config.nHead) || (typeof dim === 'number' && dim !== headDim(config))) {
+      throw new ModelLoadError(
+        `${meta.name} has shape [${meta.shape?.join(', ')}] but config.json gives n_head=${config.nHead}, head_dim=${headDim(config)}`,
+      );
     }
   }
   return { hasPositionIds: inputNames.has('position_ids'), hasUseCacheBranch: inputNames.has('use_cache_branch') };

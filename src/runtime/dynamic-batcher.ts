@@ -43,10 +43,12 @@ export class DynamicBatcher {
     return true;
   }
 
-  /** Fails every request still waiting (engine closing). */
-  drain(error: Error): void {
+  /** Ends every request still waiting as cancelled (engine closing). */
+  drain(): void {
     clearTimeout(this.timer);
-    for (const q of this.queue.splice(0)) q.handlers.onError(error);
+    for (const { request, handlers } of this.queue.splice(0)) {
+      handlers.onDone({ requestId: request.requestId, output: '', outputTokenIds: [], finishReason: 'cancelled', computeMs: 0 });
+    }
   }
 
   private schedule(): void {

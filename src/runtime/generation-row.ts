@@ -4,7 +4,7 @@
 import { StopSequenceMatcher } from './stop-sequence-matcher.js';
 import { TokenTextStream } from './gpt2-tokenizer.js';
 import { createSeededRandom, type SeededRandom } from './seeded-random.js';
-import { sampleToken } from './token-sampler.js';
+import { type LogitsRow, sampleToken } from './token-sampler.js';
 import type { FinishReason, RowRequest, RowResult } from './session-thread-protocol.js';
 
 export class GenerationRow {
@@ -44,7 +44,7 @@ export class GenerationRow {
   }
 
   /** Samples from this row's logits and returns the text that became safe to stream. */
-  accept(logits: Float32Array): { tokenId: number; text: string } {
+  accept(logits: LogitsRow): { tokenId: number; text: string } {
     const tokenId = sampleToken(logits, this.request, this.random);
     this.outputTokenIds.push(tokenId);
     let released: string;

@@ -69,6 +69,7 @@ export interface InferenceEngine {
   stats(): EngineStats;
   generate(request: GenerateRequest, options?: GenerateOptions): Promise<GenerateResult>;
   evaluate(request: { texts: string[] }, options?: { signal?: AbortSignal }): Promise<EvaluateResult>;
+  /** Running and queued generations end as 'cancelled'; later calls reject with EngineUnavailableError. */
   close(): Promise<void>;
 }
 
@@ -207,7 +208,7 @@ export async function createInferenceEngine(options: InferenceEngineOptions): Pr
     close: async () => {
       if (closed) return;
       closed = true;
-      batcher.drain(new EngineUnavailableError('the inference engine is closed'));
+      batcher.drain();
       await thread.close();
     },
   };

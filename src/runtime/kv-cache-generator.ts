@@ -7,6 +7,13 @@ import { type Gpt2Config, headDim } from './gpt2-config.js';
 import { GenerationRow } from './generation-row.js';
 import { KvCache } from './kv-cache.js';
 import type { RowRequest, RowResult } from './session-thread-protocol.js';
+import type { LogitsRow } from './token-sampler.js';
+
+/**
+ * Prefill returns logits for every input position (the Optimum I/O), vocab floats each: 2048
+ * tokens of GPT-2 vocabulary are ~400 MB, so larger prefills are split (results are unchanged).
+ */
+const PREFILL_TOKEN_BUDGET = 2048;
 
 export interface GeneratorEvents {
   onTokens(items: Array<[number, number, string]>): void;
@@ -20,7 +27,7 @@ export class KvCacheGenerator {
   /** Left padding of each active row in the cache (parallel to `active`). */
   private pads: number[] = [];
   private cache: KvCache;
-  private running = false;
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly decoder: DecoderSession,
@@ -32,20 +39,34 @@ export class KvCacheGenerator {
 
   enqueue(rows: RowRequest[]): void {
     this.incoming.push(...rows);
-    if (!this.running) void this.loop();
+    this.running ??= this.loop().finally(() => {
+      this.running = undefined;
+    });
   }
 
   cancel(requestId: number): void {
     const queued = this.incoming.findIndex((r) => r.requestId === requestId);
     if (queued >= 0) {
-      const [request] = this.incoming.splice(queued, 1);
-      const row = new GenerationRow(request, this.config.nPositions, this.config.eosTokenId, performance.now());
-      row.cancel();
-      this.events.onRowDone(row.result(performance.now()));
+      this.cancelQueued(this.incoming.splice(queued, 1));
       return;
     }
     const row = this.active.find((r) => r.request.requestId === requestId);
     if (row) row.cancelRequested = true;
+  }
+
+  /** Cancels every row (each reports finishReason 'cancelled') and resolves once the loop has stopped. */
+  async shutdown(): Promise<void> {
+    this.cancelQueued(this.incoming.splice(0));
+    for (const row of this.active) row.cancelRequested = true;
+    await this.running;
+  }
+
+  private cancelQueued(requests: RowRequest[]): void {
+    for (const request of requests) {
+      const row = new GenerationRow(request, this.config.nPositions, this.config.eosTokenId, performance.now());
+      row.cancel();
+      this.events.onRowDone(row.result(performance.now()));
+    }
   }
 
   private emptyCache(batch: number): KvCache {
@@ -53,7 +74,6 @@ export class KvCacheGenerator {
   }
 
   private async loop(): Promise<void> {
-    this.running = true;
     try {
       while (this.active.length > 0 || this.incoming.length > 0) {
         const cancelled = this.active.filter((row) => row.cancelRequested);
@@ -69,8 +89,6 @@ export class KvCacheGenerator {
       this.incoming = [];
       this.cache = this.emptyCache(0);
       this.events.onRowsFailed(ids, error);
-    } finally {
-      this.running = false;
     }
   }
 
@@ -95,10 +113,23 @@ export class KvCacheGenerator {
     return taken;
   }
 
-  /** Prefills the newcomers as one left-padded batch and merges their cache into the running one. */
+  /** Admits the newcomers that fit, prefilled in groups whose logits stay under a token budget. */
   private async admit(): Promise<void> {
     const requests = this.takeFitting();
-    if (requests.length === 0) return;
+    let group: RowRequest[] = [];
+    for (const request of requests) {
+      const length = Math.max(request.inputIds.length, ...group.map((r) => r.inputIds.length));
+      if (group.length > 0 && (group.length + 1) * length > PREFILL_TOKEN_BUDGET) {
+        await this.prefillAndMerge(group);
+        group = [];
+      }
+      group.push(request);
+    }
+    if (group.length > 0) await this.prefillAndMerge(group);
+  }
+
+  /** Prefills requests as one left-padded batch and merges their cache into the running one. */
+  private async prefillAndMerge(requests: RowRequest[]): Promise<void> {
     const startedAt = performance.now();
     const rows = requests.map((r) => new GenerationRow(r, this.config.nPositions, this.config.eosTokenId, startedAt));
     const batch = rows.length;
@@ -117,7 +148,7 @@ export class KvCacheGenerator {
     });
     const out = await this.decoder.run({ batch, seq: length, inputIds, positionIds, attentionMask, cache: this.emptyCache(batch) });
     const vocab = this.config.vocabSize;
-    this.emit(rows, (b) => out.logits.subarray(((b + 1) * length - 1) * vocab, (b + 1) * length * vocab));
+    this.emit(rows, (b) => ({ data: out.logits, offset: ((b + 1) * length - 1) * vocab, vocab }));
 
     // Align the two caches on the right (left padding grows on the shorter side), then stack rows.
     let running = this.cache;
@@ -152,11 +183,11 @@ export class KvCacheGenerator {
     const vocab = this.config.vocabSize;
     this.cache = out.cache;
     const rows = [...this.active];
-    this.emit(rows, (b) => out.logits.subarray(b * vocab, (b + 1) * vocab));
+    this.emit(rows, (b) => ({ data: out.logits, offset: b * vocab, vocab }));
     this.retire(rows.filter((row) => row.finishReason !== undefined));
   }
 
-  private emit(rows: GenerationRow[], logitsOf: (b: number) => Float32Array): void {
+  private emit(rows: GenerationRow[], logitsOf: (b: number) => LogitsRow): void {
     const items: Array<[number, number, string]> = [];
     rows.forEach((row, b) => {
       const { tokenId, text } = row.accept(logitsOf(b));

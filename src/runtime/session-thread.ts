@@ -3,6 +3,7 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { DecoderSession } from './decoder-session.js';
+import { gpt2TokenByteTable } from './gpt2-tokenizer.js';
 import { KvCacheGenerator } from './kv-cache-generator.js';
 import { serializeError } from './runtime-errors.js';
 import type { FromThread, LoadedModel, ToThread } from './session-thread-protocol.js';
@@ -29,6 +30,7 @@ async function handle(message: ToThread): Promise<void> {
     case 'load': {
       const { onnxPath, expectedSha256, config, threads } = message.load;
       const { bytes, sha256 } = await readVerifiedWeights(onnxPath, expectedSha256);
+      gpt2TokenByteTable(); // built now rather than in the first request's latency
       // Evaluation derives its graph later from a re-read that must hash the same, so the bytes are not kept.
       decoder = await DecoderSession.create(bytes, config, threads, () => readVerifiedWeights(onnxPath, sha256).then((r) => r.bytes));
       generator = new KvCacheGenerator(decoder, config, {
@@ -56,6 +58,7 @@ async function handle(message: ToThread): Promise<void> {
       return;
     }
     case 'close':
+      await generator?.shutdown();
       await decoder?.dispose();
       decoder = undefined;
       generator = undefined;

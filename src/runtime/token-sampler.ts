@@ -14,36 +14,52 @@ export interface SamplingParams {
   topP: number;
 }
 
+/**
+ * One row of a logits tensor: `vocab` values from `offset` of the tensor's data. Rows are read in
+ * place (indexing the whole buffer is ~3x faster in V8 than a subarray view per row).
+ */
+export interface LogitsRow {
+  data: Float32Array;
+  offset: number;
+  vocab: number;
+}
+
+export const wholeRow = (logits: Float32Array): LogitsRow => ({ data: logits, offset: 0, vocab: logits.length });
+
 /** First index of the maximum (ties go to the lower token id). */
-export function argmax(logits: Float32Array): number {
-  let best = 0;
-  let bestValue = logits[0];
-  for (let i = 1; i < logits.length; i++) {
-    if (logits[i] > bestValue) {
-      bestValue = logits[i];
+export function argmax(row: LogitsRow): number {
+  const { data, offset } = row;
+  const end = offset + row.vocab;
+  let best = offset;
+  let bestValue = data[offset];
+  for (let i = offset + 1; i < end; i++) {
+    const v = data[i];
+    if (v > bestValue) {
+      bestValue = v;
       best = i;
     }
   }
-  return best;
+  return best - offset;
 }
 
 /** softmax(logits / temperature) in float64. */
-export function temperedProbabilities(logits: Float32Array, temperature: number): Float64Array {
-  const probs = new Float64Array(logits.length);
+export function temperedProbabilities(row: LogitsRow, temperature: number): Float64Array {
+  const { data, offset, vocab } = row;
+  const probs = new Float64Array(vocab);
   let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  for (let i = 0; i < vocab; i++) max = Math.max(max, data[offset + i]);
   let sum = 0;
-  for (let i = 0; i < logits.length; i++) {
-    probs[i] = Math.exp((logits[i] - max) / temperature);
+  for (let i = 0; i < vocab; i++) {
+    probs[i] = Math.exp((data[offset + i] - max) / temperature);
     sum += probs[i];
   }
-  for (let i = 0; i < probs.length; i++) probs[i] /= sum;
+  for (let i = 0; i < vocab; i++) probs[i] /= sum;
   return probs;
 }
 
-export function sampleToken(logits: Float32Array, params: SamplingParams, random: SeededRandom | undefined): number {
-  if (params.temperature === 0 || !random) return argmax(logits);
-  const probs = temperedProbabilities(logits, params.temperature);
+export function sampleToken(row: LogitsRow, params: SamplingParams, random: SeededRandom | undefined): number {
+  if (params.temperature === 0 || !random) return argmax(row);
+  const probs = temperedProbabilities(row, params.temperature);
   const vocab = probs.length;
   const kept = new Uint8Array(vocab);
   if (params.topK > 0 && params.topK < vocab) {

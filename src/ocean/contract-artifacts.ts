@@ -1,0 +1,54 @@
+// Ocean's compiled contracts (ABI + bytecode) read from the @oceanprotocol/contracts package, so the
+// ABIs we call and the bytecode we deploy locally are exactly the ones Ocean publishes.
+import { createRequire } from 'node:module';
+import { Interface, type InterfaceAbi } from 'ethers';
+
+const require = createRequire(import.meta.url);
+
+export interface ContractArtifact {
+  contractName: string;
+  abi: InterfaceAbi;
+  bytecode: string;
+}
+
+/** Paths under `@oceanprotocol/contracts/artifacts/contracts/`. */
+const ARTIFACT_PATHS = {
+  OceanToken: 'utils/OceanToken.sol/OceanToken.json',
+  OPFCommunityFeeCollector: 'communityFee/OPFCommunityFeeCollector.sol/OPFCommunityFeeCollector.json',
+  FactoryRouter: 'pools/FactoryRouter.sol/FactoryRouter.json',
+  FixedRateExchange: 'pools/fixedRate/FixedRateExchange.sol/FixedRateExchange.json',
+  ERC20Template: 'templates/ERC20Template.sol/ERC20Template.json',
+  ERC721Template: 'templates/ERC721Template.sol/ERC721Template.json',
+  Dispenser: 'pools/dispenser/Dispenser.sol/Dispenser.json',
+  ERC721Factory: 'ERC721Factory.sol/ERC721Factory.json',
+  Escrow: 'escrow/Escrow.sol/Escrow.json',
+} as const;
+
+export type ArtifactName = keyof typeof ARTIFACT_PATHS;
+
+const cache = new Map<ArtifactName, ContractArtifact>();
+const interfaces = new Map<ArtifactName, Interface>();
+
+export function loadArtifact(name: ArtifactName): ContractArtifact {
+  let artifact = cache.get(name);
+  if (!artifact) {
+    artifact = require(`@oceanprotocol/contracts/artifacts/contracts/${ARTIFACT_PATHS[name]}`) as ContractArtifact;
+    cache.set(name, artifact);
+  }
+  return artifact;
+}
+
+/** A shared, parsed ABI: building an ethers Interface costs milliseconds, so build each once. */
+export function contractInterface(name: ArtifactName): Interface {
+  let iface = interfaces.get(name);
+  if (!iface) {
+    iface = new Interface(loadArtifact(name).abi);
+    interfaces.set(name, iface);
+  }
+  return iface;
+}
+
+/** The package's published addresses of Ocean's contracts on public networks, keyed by network name. */
+export function publishedAddressBook(): Record<string, Record<string, unknown>> {
+  return require('@oceanprotocol/contracts/addresses/address.json') as Record<string, Record<string, unknown>>;
+}

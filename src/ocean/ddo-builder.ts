@@ -1,0 +1,137 @@
+// Builds the DDO (v4.1) of a model published as a compute-only Ocean asset, and its DID the way
+// ocean.js's generateDid does, so Ocean tooling and an indexer read our assets like their own.
+import { createHash } from 'node:crypto';
+import { getAddress, sha256, toUtf8Bytes } from 'ethers';
+
+export const DDO_VERSION = '4.1.0';
+const DDO_CONTEXT = ['https://w3id.org/did/v1'];
+
+/** An algorithm allowed to run on the asset: ours only (the marketplace's runtime). */
+export interface TrustedAlgorithm {
+  did: string;
+  filesChecksum: string;
+  containerSectionChecksum: string;
+}
+
+export interface ComputeService {
+  id: string;
+  type: 'compute';
+  /** Empty: weights are never downloadable, they stay in the compute side's store. */
+  files: string;
+  datatokenAddress: string;
+  serviceEndpoint: string;
+  timeout: number;
+  compute: {
+    allowRawAlgorithm: false;
+    allowNetworkAccess: false;
+    publisherTrustedAlgorithmPublishers: string[];
+    publisherTrustedAlgorithms: TrustedAlgorithm[];
+  };
+}
+
+export interface ComputeDdo {
+  '@context': string[];
+  id: string;
+  version: string;
+  chainId: number;
+  nftAddress: string;
+  metadata: {
+    created: string;
+    updated: string;
+    type: 'dataset';
+    name: string;
+    description: string;
+    author: string;
+    license: string;
+    tags?: string[];
+    additionalInformation: { weights_sha256: string } & Record<string, unknown>;
+  };
+  services: [ComputeService];
+}
+
+export interface ComputeDdoInput {
+  nftAddress: string;
+  chainId: number;
+  datatokenAddress: string;
+  serviceId: string;
+  name: string;
+  description?: string;
+  author?: string;
+  license?: string;
+  tags?: string[];
+  weightsSha256: string;
+  /** Seconds an order stays usable (the service's `timeout`); 0 = no limit. */
+  serviceTimeout: number;
+  serviceEndpoint: string;
+  trustedAlgorithm: TrustedAlgorithm;
+  created?: Date;
+  additionalInformation?: Record<string, unknown>;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Lower-case 64-hex sha256 without 0x; throws RangeError on anything else. */
+export function normalizeSha256(value: string): string {
+  const hex = value.toLowerCase().replace(/^0x/, '');
+  if (!SHA256_HEX.test(hex)) throw new RangeError(`not a sha256 hex digest: "${value}"`);
+  return hex;
+}
+
+/** `did:op:` + sha256(checksummed NFT address + decimal chain id), as ocean.js generateDid. */
+export function generateDid(nftAddress: string, chainId: number): string {
+  const digest = createHash('sha256').update(getAddress(nftAddress) + chainId.toString(10)).digest('hex');
+  return `did:op:${digest}`;
+}
+
+/** A stable service id: the same datatoken and index always give the same id. */
+export function computeServiceId(datatokenAddress: string, index = 0): string {
+  return sha256(toUtf8Bytes(`${getAddress(datatokenAddress)}:compute:${index}`)).slice(2);
+}
+
+export function buildComputeDdo(input: ComputeDdoInput): ComputeDdo {
+  if (!Number.isInteger(input.serviceTimeout) || input.serviceTimeout < 0) {
+    throw new RangeError('serviceTimeout must be a whole number of seconds');
+  }
+  const created = (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const metadata: ComputeDdo['metadata'] = {
+    created,
+    updated: created,
+    type: 'dataset',
+    name: input.name,
+    description: input.description ?? `Transformer model ${input.name}, compute-only`,
+    author: input.author ?? 'Posthuman Gateway',
+    license: input.license ?? 'proprietary',
+    additionalInformation: { ...input.additionalInformation, weights_sha256: normalizeSha256(input.weightsSha256) },
+  };
+  if (input.tags) metadata.tags = input.tags;
+  return {
+    '@context': DDO_CONTEXT,
+    id: generateDid(input.nftAddress, input.chainId),
+    version: DDO_VERSION,
+    chainId: input.chainId,
+    nftAddress: getAddress(input.nftAddress),
+    metadata,
+    services: [
+      {
+        id: input.serviceId,
+        type: 'compute',
+        files: '',
+        datatokenAddress: getAddress(input.datatokenAddress),
+        serviceEndpoint: input.serviceEndpoint,
+        timeout: input.serviceTimeout,
+        compute: {
+          allowRawAlgorithm: false,
+          allowNetworkAccess: false,
+          publisherTrustedAlgorithmPublishers: [],
+          publisherTrustedAlgorithms: [{ ...input.trustedAlgorithm }],
+        },
+      },
+    ],
+  };
+}
+
+/** The exact bytes set on chain and their sha256 (the contract's `metaDataHash`). */
+export function encodeDdo(ddo: ComputeDdo): { bytes: Uint8Array; hash: string } {
+  const bytes = toUtf8Bytes(JSON.stringify(ddo));
+  return { bytes, hash: sha256(bytes) };
+}

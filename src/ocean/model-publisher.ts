@@ -1,0 +1,190 @@
+// Publishes a model as a compute-only Ocean asset: NFT + datatoken (+ dispenser or fixed-rate
+// exchange), a DDO v4.1 set on chain, and the weights' sha256 in the NFT's ERC725 store.
+import { type JsonRpcProvider, type Log, ZeroAddress, getAddress, hexlify, keccak256, parseEther, toUtf8Bytes } from 'ethers';
+import { contractInterface } from './contract-artifacts.js';
+import {
+  type ComputeDdo,
+  type TrustedAlgorithm,
+  buildComputeDdo,
+  computeServiceId,
+  encodeDdo,
+  generateDid,
+  normalizeSha256,
+} from './ddo-builder.js';
+import { GAS } from './gas-limits.js';
+import type { ManagedSigner, SentTx } from './nonce-manager.js';
+import type { OceanAddresses } from './ocean-addresses.js';
+import { OceanError } from './ocean-error.js';
+import { toOceanError } from './rpc-errors.js';
+
+/** ERC725 key under which the NFT stores the raw 32-byte sha256 of the weights. */
+export const WEIGHTS_SHA256_KEY = keccak256(toUtf8Bytes('posthuman.weights_sha256'));
+
+export type ModelPricing = { type: 'free' } | { type: 'fixed'; priceOcean: string };
+
+export interface PublishModelInput {
+  name: string;
+  symbol?: string;
+  description?: string;
+  author?: string;
+  license?: string;
+  tags?: string[];
+  weightsSha256: string;
+  pricing: ModelPricing;
+  /** Receives the NFT (and the datatoken revenue) once published; default: the publisher wallet. */
+  ownerAddress?: string;
+  /** Seconds an order stays usable; 0 = no limit. */
+  serviceTimeout: number;
+  /** The marketplace runtime, the only algorithm allowed to compute on the weights. */
+  trustedAlgorithm: TrustedAlgorithm;
+  serviceEndpoint?: string;
+}
+
+export interface PublishedModel {
+  did: string;
+  nftAddress: string;
+  datatokenAddress: string;
+  serviceId: string;
+  serviceIndex: 0;
+  /** Set for fixed-price models. */
+  exchangeId?: string;
+  txHashes: { create: string; setMetadata: string; setWeightsHash: string; transfer?: string };
+  ddo: ComputeDdo;
+}
+
+export interface ModelPublisherDeps {
+  publisher: ManagedSigner;
+  chainId: number;
+  addresses: OceanAddresses;
+  marketplaceFeeAddress: string;
+  serviceEndpoint: string;
+}
+
+/** Cap and per-call limits large enough never to be the reason an order fails. */
+const DATATOKEN_CAP = parseEther('1000000000000');
+const DISPENSER_LIMIT = parseEther('1000000');
+
+function findEvent(logs: readonly Log[], name: string, iface = contractInterface('ERC721Factory')) {
+  for (const log of logs) {
+    try {
+      const parsed = iface.parseLog(log);
+      if (parsed?.name === name) return parsed;
+    } catch {
+      // Same topic, other layout: not ours.
+    }
+  }
+  return undefined;
+}
+
+function shortSymbol(name: string): string {
+  const letters = name.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  return (letters || 'MODEL').slice(0, 8);
+}
+
+export function createModelPublisher(deps: ModelPublisherDeps) {
+  const { publisher, addresses } = deps;
+  const factory = contractInterface('ERC721Factory');
+  const nft = contractInterface('ERC721Template');
+
+  function createCall(input: PublishModelInput, symbol: string, owner: string): string {
+    const nftData = { name: input.name, symbol, templateIndex: 1, tokenURI: '', transferable: true, owner: publisher.address };
+    const ercData = {
+      templateIndex: 1,
+      strings: [`${input.name} access`, `${symbol}-DT`],
+      // minter, payment collector, publish-market fee address, publish-market fee token
+      addresses: [publisher.address, owner, deps.marketplaceFeeAddress, addresses.Ocean],
+      uints: [DATATOKEN_CAP, 0n],
+      bytess: [],
+    };
+    if (input.pricing.type === 'free') {
+      const dispenser = { dispenserAddress: addresses.Dispenser, maxTokens: DISPENSER_LIMIT, maxBalance: DISPENSER_LIMIT, withMint: true, allowedSwapper: ZeroAddress };
+      return factory.encodeFunctionData('createNftWithErc20WithDispenser', [nftData, ercData, dispenser]);
+    }
+    const rate = parseEther(input.pricing.priceOcean);
+    if (rate < 10n ** 10n) throw new OceanError('invalid_argument', 'priceOcean is below the exchange minimum (1e-8)');
+    const fixed = {
+      fixedPriceAddress: addresses.FixedPrice,
+      // base token, exchange owner, market fee collector, allowed swapper (0 = anyone)
+      addresses: [addresses.Ocean, owner, deps.marketplaceFeeAddress, ZeroAddress],
+      // base decimals, datatoken decimals, rate, market fee, mint on demand
+      uints: [18n, 18n, rate, 0n, 1n],
+    };
+    return factory.encodeFunctionData('createNftWithErc20WithFixedRate', [nftData, ercData, fixed]);
+  }
+
+  async function publishModel(input: PublishModelInput): Promise<PublishedModel> {
+    const weightsSha256 = normalizeSha256(input.weightsSha256);
+    if (!input.name.trim()) throw new OceanError('invalid_argument', 'name is required');
+    const owner = getAddress(input.ownerAddress ?? publisher.address);
+    const symbol = input.symbol ?? shortSymbol(input.name);
+    const data = createCall(input, symbol, owner);
+    const done: string[] = [];
+    try {
+      const createReceipt = await publisher.sendAndWait({ to: addresses.ERC721Factory, data, gasLimit: GAS.createModel });
+      done.push(createReceipt.hash);
+      const nftAddress = findEvent(createReceipt.logs, 'NFTCreated')?.args.newTokenAddress as string | undefined;
+      const datatokenAddress = findEvent(createReceipt.logs, 'TokenCreated')?.args.newTokenAddress as string | undefined;
+      if (!nftAddress || !datatokenAddress) throw new OceanError('publish_failed', 'factory emitted no NFTCreated/TokenCreated');
+      const exchangeId = findEvent(createReceipt.logs, 'NewFixedRate')?.args.exchangeId as string | undefined;
+
+      const serviceId = computeServiceId(datatokenAddress, 0);
+      const ddo = buildComputeDdo({
+        ...input,
+        nftAddress,
+        chainId: deps.chainId,
+        datatokenAddress,
+        serviceId,
+        weightsSha256,
+        serviceEndpoint: input.serviceEndpoint ?? deps.serviceEndpoint,
+      });
+      const encoded = encodeDdo(ddo);
+      // Sent back to back: nonces keep them in order, and they share a block on interval mining.
+      const sent: SentTx[] = [];
+      const setMeta = nft.encodeFunctionData('setMetaData', [0, ddo.services[0].serviceEndpoint, '', '0x00', encoded.bytes, encoded.hash, []]);
+      sent.push(await publisher.send({ to: nftAddress, data: setMeta, gasLimit: GAS.setMetaDataBase + 40n * BigInt(encoded.bytes.length) }));
+      const setWeights = nft.encodeFunctionData('setNewData', [WEIGHTS_SHA256_KEY, `0x${weightsSha256}`]);
+      sent.push(await publisher.send({ to: nftAddress, data: setWeights, gasLimit: GAS.setNewData }));
+      if (owner !== publisher.address) {
+        const transfer = nft.encodeFunctionData('transferFrom', [publisher.address, owner, 1]);
+        sent.push(await publisher.send({ to: nftAddress, data: transfer, gasLimit: GAS.transferNft }));
+      }
+      const receipts = await Promise.all(sent.map((tx) => publisher.wait(tx)));
+      return {
+        did: generateDid(nftAddress, deps.chainId),
+        nftAddress: getAddress(nftAddress),
+        datatokenAddress: getAddress(datatokenAddress),
+        serviceId,
+        serviceIndex: 0,
+        ...(exchangeId ? { exchangeId } : {}),
+        txHashes: {
+          create: createReceipt.hash,
+          setMetadata: receipts[0].hash,
+          setWeightsHash: receipts[1].hash,
+          ...(receipts[2] ? { transfer: receipts[2].hash } : {}),
+        },
+        ddo,
+      };
+    } catch (err) {
+      const e = toOceanError(err, 'publishing model');
+      throw new OceanError('publish_failed', `${e.message} (confirmed: ${done.join(', ') || 'none'})`, { cause: e, txHash: e.txHash });
+    }
+  }
+
+  return { publishModel };
+}
+
+export type ModelPublisher = ReturnType<typeof createModelPublisher>;
+
+/** The weights' sha256 (64 hex, no 0x) registered on the NFT, or null if none is set. */
+export async function readWeightsSha256FromChain(provider: JsonRpcProvider, nftAddress: string): Promise<string | null> {
+  const nft = contractInterface('ERC721Template');
+  try {
+    const raw = await provider.call({ to: nftAddress, data: nft.encodeFunctionData('getData', [WEIGHTS_SHA256_KEY]) });
+    if (raw === '0x') throw new OceanError('invalid_argument', `no data NFT at ${nftAddress}`);
+    const [value] = nft.decodeFunctionResult('getData', raw);
+    const hex = hexlify(value as string).slice(2);
+    return hex.length === 64 ? hex : null;
+  } catch (err) {
+    throw toOceanError(err, `reading weights hash of ${nftAddress}`);
+  }
+}

@@ -1,0 +1,63 @@
+// Wires the Ocean module for one process from a chain config: one RPC client, one nonce-managed
+// signer per key (shared when keys repeat), and the publisher, order and validation services.
+import { Wallet } from 'ethers';
+import { type OceanChainConfig, createRpcProvider } from './chain-config.js';
+import { createModelPublisher, readWeightsSha256FromChain } from './model-publisher.js';
+import { ManagedSigner } from './nonce-manager.js';
+import { type OrderServiceDeps, createOrderService } from './order-service.js';
+import { type ValidateOrderInput, validateOrder } from './order-validator.js';
+import type { RetryPolicy } from './retry-policy.js';
+import type { WaitOptions } from './tx-receipts.js';
+
+export interface OceanClientOptions {
+  /** Provider-fee duration (seconds) on orders we place. Default 3600. */
+  orderValiditySeconds?: number;
+  providerFeeAmount?: bigint;
+  retry?: RetryPolicy;
+  wait?: WaitOptions;
+  rpcTimeoutMs?: number;
+}
+
+export function createOceanClient(config: OceanChainConfig, options: OceanClientOptions = {}) {
+  const provider = createRpcProvider(config.rpcUrl, config.chainId, options.rpcTimeoutMs);
+  const signerOptions = { chainId: config.chainId, wait: options.wait };
+  const consumer = new ManagedSigner(config.consumerPrivateKey, provider, signerOptions);
+  // Two signers on one key would hand out the same nonces: share the instance.
+  const publisher =
+    config.publisherPrivateKey.toLowerCase() === config.consumerPrivateKey.toLowerCase()
+      ? consumer
+      : new ManagedSigner(config.publisherPrivateKey, provider, signerOptions);
+  const providerWallet = new Wallet(config.providerPrivateKey);
+  const orderDeps: OrderServiceDeps = {
+    consumer,
+    providerSigner: providerWallet,
+    addresses: config.addresses,
+    marketplaceFeeAddress: config.marketplaceFeeAddress,
+    validForSeconds: options.orderValiditySeconds,
+    providerFeeAmount: options.providerFeeAmount,
+    retry: options.retry,
+  };
+  return {
+    provider,
+    chainId: config.chainId,
+    addresses: config.addresses,
+    consumerAddress: consumer.address,
+    providerAddress: providerWallet.address,
+    publisherAddress: publisher.address,
+    consumer,
+    publisher,
+    models: createModelPublisher({
+      publisher,
+      chainId: config.chainId,
+      addresses: config.addresses,
+      marketplaceFeeAddress: config.marketplaceFeeAddress,
+      serviceEndpoint: config.serviceEndpoint,
+    }),
+    orders: createOrderService(orderDeps),
+    validateOrder: (input: ValidateOrderInput) => validateOrder(provider, input),
+    readWeightsSha256: (nftAddress: string) => readWeightsSha256FromChain(provider, nftAddress),
+    close: () => provider.destroy(),
+  };
+}
+
+export type OceanClient = ReturnType<typeof createOceanClient>;

@@ -1,0 +1,36 @@
+// The one error type of the Ocean module: a stable code the gateway maps to HTTP, plus a safe detail.
+
+export const OCEAN_ERROR_CODES = [
+  'config_invalid',
+  'chain_start_failed',
+  'deploy_failed',
+  'rpc_unavailable',
+  'tx_reverted',
+  'call_reverted',
+  'tx_dropped',
+  'tx_timeout',
+  'nonce_conflict',
+  'publish_failed',
+  'order_failed',
+  'pool_closed',
+  'invalid_argument',
+] as const;
+
+export type OceanErrorCode = (typeof OCEAN_ERROR_CODES)[number];
+
+export class OceanError extends Error {
+  readonly code: OceanErrorCode;
+  /** Transaction this error is about, when one was broadcast. */
+  readonly txHash: string | undefined;
+
+  constructor(code: OceanErrorCode, detail: string, options: { cause?: unknown; txHash?: string } = {}) {
+    super(detail, { cause: options.cause });
+    this.name = 'OceanError';
+    this.code = code;
+    this.txHash = options.txHash;
+  }
+}
+
+export function isOceanError(err: unknown, code?: OceanErrorCode): err is OceanError {
+  return err instanceof OceanError && (code === undefined || err.code === code);
+}

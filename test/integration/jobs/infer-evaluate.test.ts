@@ -157,6 +157,37 @@ describe('POST /v1/infer', () => {
   });
 });
 
+describe('models', () => {
+  it('lists models with their weights hash and prices, never their weights or storage path', async () => {
+    const list = await t.app.inject({ method: 'GET', url: '/v1/models' });
+    expect(list.statusCode).toBe(200);
+    const model = json(list).data.find((m: { id: string }) => m.id === 'tiny-gpt2');
+    expect(model).toMatchObject({ weights_sha256: weightsSha256, context_length: 128, pricing: { per_job: 1000, per_1k_tokens: 2000 } });
+    expect(list.body).not.toContain(t.config.dataDir);
+    expect(json(await t.app.inject({ method: 'GET', url: '/v1/models/tiny-gpt2' })).id).toBe('tiny-gpt2');
+    expect((await t.app.inject({ method: 'GET', url: '/v1/models/missing' })).statusCode).toBe(404);
+  });
+
+  it('fails a job whose stored weights no longer match the registered hash, charging nothing', async () => {
+    const { readdirSync, mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { buildTinyModel } = await import('../../../src/runtime/index.js');
+    const { registerModel } = await import('../../../src/models/model-registration.js');
+    const dir = mkdtempSync(join(t.config.dataDir, 'seed7-'));
+    await buildTinyModel(dir, { seed: 7 });
+    const row = await registerModel(t.app.db, t.config.dataDir, { id: 'tampered', sourceDir: dir, ...DEFAULT_MODEL_PRICES });
+    const onnx = join(row.storagePath, 'onnx', readdirSync(join(row.storagePath, 'onnx'))[0]);
+    const bytes = readFileSync(onnx);
+    bytes[bytes.length - 10] ^= 0xff; // a swapped weight, same size
+    writeFileSync(onnx, bytes);
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const res = await infer(headers, { model: 'tampered', input: 'hello', parameters: { max_new_tokens: 4 } });
+    const job = json(res);
+    expect(job).toMatchObject({ status: 'failed', cost: 0, error: { code: 'weights_mismatch' } });
+    expect(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers }))).toMatchObject({ balance: 1_000_000, held: 0 });
+  });
+});
+
 describe('POST /v1/evaluate', () => {
   it('scores texts: loss, perplexity = exp(loss), per-text results, billed per token', async () => {
     const { headers } = await createFundedAccount(t, { credits: 1_000_000 });

@@ -15,6 +15,7 @@ import {
   toMicroCredits,
   Uuid,
 } from '../http/schemas.js';
+import { createAccountRepository } from './account-repository.js';
 import { AccountSchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
 import { SCOPES } from './scopes.js';
 
@@ -132,7 +133,9 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
           fingerprint: requestFingerprint('POST', `/v1/admin/accounts/${request.params.id}/credits`, request.body),
         },
         async (tx) => {
-          const account = await accountsRepo.findAccount(request.params.id);
+          // Inside the transaction every query goes through `tx`: the embedded database has one
+          // connection, and a query outside the open transaction would wait on it forever.
+          const account = await createAccountRepository(tx).findAccount(request.params.id);
           if (!account) throw notFound('account');
           const grant = await app.ledger.grant(
             {

@@ -70,6 +70,29 @@ describe('gateway process', () => {
     });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
+    const op = { authorization: `Bearer ${printed}`, 'content-type': 'application/json' };
+    const grant = await fetch(`${url}/v1/admin/accounts/${id}/credits`, {
+      method: 'POST',
+      headers: op,
+      body: JSON.stringify({ amount: 1_000_000, reason: 'embedded' }),
+    });
+    expect(grant.status).toBe(201);
+    const { key } = (await (await fetch(`${url}/v1/admin/accounts/${id}/keys`, { method: 'POST', headers: op, body: '{}' })).json()) as {
+      key: string;
+    };
+    // The in-process worker runs the bundled tiny model on the embedded database.
+    const infer = await fetch(`${url}/v1/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny-gpt2', input: 'embedded', parameters: { max_new_tokens: 3 } }),
+    });
+    expect(infer.status).toBe(200);
+    const job = (await infer.json()) as { status: string; cost: number; usage: { output_tokens: number } };
+    expect(job).toMatchObject({ status: 'succeeded', usage: { output_tokens: 3 } });
+    const account = (await (await fetch(`${url}/v1/account`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+      balance: number;
+    };
+    expect(account.balance).toBe(1_000_000 - job.cost);
     first.child.kill('SIGTERM');
     expect(await first.exited()).toBe(0);
 

@@ -6,6 +6,7 @@ import { listAccountEntries } from '../credits/ledger-history.js';
 import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, Page, PageQuery, SignedMicroCredits, Uuid } from '../http/schemas.js';
 import { keyPrincipal } from '../plugins/auth.js';
 import { AccountSchema, ApiKeySchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
+import { readAccountView } from './account-view-reader.js';
 
 const security = [{ apiKey: [] }];
 
@@ -38,10 +39,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { accountId } = keyPrincipal(request);
-      const account = await repo.findAccount(accountId);
-      if (!account) throw notFound('account');
-      const { available, held } = await app.ledger.balances(accountId);
-      return { id: account.id, name: account.name, balance: available, held, created_at: account.createdAt.toISOString() };
+      return readAccountView(app, accountId);
     },
   );
 

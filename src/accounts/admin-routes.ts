@@ -17,6 +17,7 @@ import {
 } from '../http/schemas.js';
 import { createAccountRepository } from './account-repository.js';
 import { AccountSchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
+import { readAccountView } from './account-view-reader.js';
 import { SCOPES } from './scopes.js';
 
 const security = [{ operatorToken: [] }];
@@ -62,10 +63,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const account = await accountsRepo.findAccount(request.params.id);
-      if (!account) throw notFound('account');
-      const { available, held } = await app.ledger.balances(account.id);
-      return { id: account.id, name: account.name, balance: available, held, created_at: account.createdAt.toISOString() };
+      return readAccountView(app, request.params.id);
     },
   );
 

@@ -1,6 +1,6 @@
 // Jobs: one row per inference or evaluation request, the source of truth the queue only points at.
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { accounts, apiKeys } from '../accounts/accounts-schema.js';
 import { holds } from '../credits/ledger-schema.js';
 import { models } from '../models/models-schema.js';
@@ -37,6 +37,9 @@ export const jobs = pgTable(
     pricePer1kTokens: bigint('price_per_1k_tokens', { mode: 'bigint' }).notNull(),
     maxCost: bigint('max_cost', { mode: 'bigint' }).notNull(),
     cost: bigint('cost', { mode: 'bigint' }),
+    /** The Ocean order paying for this job; one order serves one job (unique). */
+    orderTxHash: text('order_tx_hash'),
+    orderChainId: integer('order_chain_id'),
     attempts: integer('attempts').notNull().default(0),
     workerId: text('worker_id'),
     cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
@@ -50,6 +53,7 @@ export const jobs = pgTable(
     index('jobs_unfinished_idx')
       .on(t.status)
       .where(sql`${t.status} IN ('queued', 'running')`),
+    uniqueIndex('jobs_order_tx_unique').on(t.orderTxHash).where(sql`${t.orderTxHash} IS NOT NULL`),
     check('jobs_cost_within_hold', sql`${t.cost} IS NULL OR ${t.cost} <= ${t.maxCost}`),
   ],
 );

@@ -19,6 +19,16 @@ export const models = pgTable(
     pricePer1kTokens: bigint('price_per_1k_tokens', { mode: 'bigint' }).notNull(),
     ownerAccountId: uuid('owner_account_id').references(() => accounts.id),
     parentModelId: text('parent_model_id'),
+    /** The Ocean asset this model is published as (null until published on the current chain). */
+    chainId: integer('chain_id'),
+    did: text('did'),
+    nftAddress: text('nft_address'),
+    datatokenAddress: text('datatoken_address'),
+    serviceId: text('service_id'),
+    /** Seconds an order for this model stays usable (the compute service's timeout). */
+    serviceTimeout: integer('service_timeout'),
+    publishTxHashes: jsonb('publish_tx_hashes').$type<Record<string, string>>(),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

@@ -7,6 +7,7 @@ import accountRoutes from './accounts/account-routes.js';
 import adminRoutes from './accounts/admin-routes.js';
 import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
+import type { ChainSetup } from './ocean/chain-setup.js';
 import errorHandler from './errors/error-handler.js';
 import { createValidatorCompiler } from './http/validator-compiler.js';
 import jobRoutes from './jobs/job-routes.js';
@@ -30,6 +31,8 @@ export interface AppDependencies {
   database: Database;
   redis: Redis | null;
   operatorToken: string;
+  /** The chain jobs are ordered on; null runs jobs without orders (CHAIN=off). */
+  chain?: ChainSetup | null;
   logger?: FastifyServerOptions['logger'];
   /** Record responses whose status the route does not declare (tests turn this on). */
   checkResponseContract?: boolean;
@@ -64,7 +67,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(errorHandler);
   await app.register(metrics);
   await app.register(auth, { operatorToken: deps.operatorToken });
-  await app.register(jobs);
+  await app.register(jobs, { chain: deps.chain ?? null });
   if (deps.checkResponseContract) await app.register(responseContract);
   await app.register(swagger);
 

@@ -6,6 +6,16 @@ import { resolveOperatorToken } from './config/operator-token.js';
 import { openDatabase } from './db/database.js';
 import { ensureDefaultModel } from './models/model-registration.js';
 import { connectRedis } from './redis/connect-redis.js';
+import type { App } from './app.js';
+import { setUpChain } from './ocean/chain-setup.js';
+
+/** Publishes every registry model that is not an asset on the current chain, and warms its order pool. */
+async function publishRegistry(app: App): Promise<number> {
+  if (!app.ocean) return 0;
+  const models = await app.modelRepository.list();
+  for (const model of models) app.ocean.warm(await app.ocean.ensurePublished(app.db, model));
+  return models.length;
+}
 
 async function main() {
   const config = loadConfig();
@@ -18,12 +28,15 @@ async function main() {
   await database.migrate();
   const model = await ensureDefaultModel(database.db, config.dataDir);
   const redis = config.redisUrl ? await connectRedis(config.redisUrl) : null;
-  const app = await buildApp({ config, database, redis, operatorToken: operator.token });
+  const chain = await setUpChain(config, 'gateway');
+  const app = await buildApp({ config, database, redis, operatorToken: operator.token, chain });
+  const published = await publishRegistry(app);
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down: draining in-flight requests');
     await app.close();
+    await chain?.stop();
     await redis?.quit().catch(() => {});
     await database.close();
   });
@@ -37,6 +50,9 @@ async function main() {
     `  redis:      ${redis ? 'REDIS_URL' : 'none (in-process queue)'}`,
     `  worker:     ${config.worker.inProcess ? 'in this process' : 'separate (npm run worker)'}`,
     `  model:      ${model.id} (weights sha256 ${model.weightsSha256})`,
+    chain
+      ? `  chain:      CHAIN_RPC_URL=${chain.config.rpcUrl} (${chain.mode}, chain id ${chain.config.chainId}); ${published} model(s) published as Ocean assets`
+      : '  chain:      off (CHAIN=off): jobs run WITHOUT Ocean orders',
   ];
   if (operator.source === 'generated') {
     lines.push(`  operator token (generated, shown once; stored in ${operator.path}):`, `    ${operator.token}`);

@@ -8,6 +8,8 @@ import { startConsumers } from './jobs/job-consumers.js';
 import { createRedisJobEvents } from './jobs/job-events.js';
 import { createBullmqQueue } from './jobs/job-queue.js';
 import { connectRedis } from './redis/connect-redis.js';
+import { setUpChain } from './ocean/chain-setup.js';
+import { createJobOrderChecker } from './ocean/job-order-check.js';
 
 async function main() {
   const config = loadConfig();
@@ -18,6 +20,9 @@ async function main() {
   const redis = await connectRedis(config.redisUrl);
   const queue = createBullmqQueue(redis, config.redisPrefix);
   const events = createRedisJobEvents(redis, config.redisPrefix);
+  const chain = await setUpChain(config, 'worker');
+  const orders = chain ? createJobOrderChecker(chain.config) : null;
+  if (!chain) log.warn('CHAIN=off: jobs run WITHOUT Ocean orders (development only)');
   const consumers = await startConsumers({
     config,
     db: database.db,
@@ -26,18 +31,20 @@ async function main() {
     queue,
     memoryQueue: null,
     log,
+    orders,
   });
   closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'worker shutting down after an error');
     else log.info({ signal }, 'worker shutting down: finishing active jobs');
     await consumers.close();
+    orders?.close();
     await queue.close();
     await events.close();
     await redis.quit().catch(() => {});
     await database.close();
   });
-  log.info({ concurrency: config.worker.concurrency, threads: config.worker.threads }, 'worker ready');
-  process.stdout.write(`Posthuman worker ${config.worker.id} ready\n`);
+  log.info({ concurrency: config.worker.concurrency, threads: config.worker.threads, chain: chain?.mode ?? 'off' }, 'worker ready');
+  process.stdout.write(`Posthuman worker ${config.worker.id} ready (chain: ${chain ? chain.config.rpcUrl : 'off'})\n`);
 }
 
 main().catch((err) => {

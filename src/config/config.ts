@@ -23,6 +23,18 @@ export interface Config {
     /** How long POST /v1/infer and /v1/evaluate wait for the answer before a 202. */
     syncTimeoutMs: number;
   };
+  chain: {
+    /** `off` runs jobs without Ocean orders (development only); `on` orders and validates every job. */
+    enabled: boolean;
+    /** An existing chain's JSON-RPC URL; unset = the gateway starts an embedded local chain. */
+    rpcUrl: string | undefined;
+    /** Port of the embedded chain's JSON-RPC server (0 = a free one). */
+    port: number;
+    /** Embedded chain: mine a block every N ms (0 = a block per transaction). */
+    blockIntervalMs: number;
+    /** Orders placed ahead per model, so a job rarely waits on the chain. */
+    orderPoolSize: number;
+  };
   worker: {
     /** Run the queue consumers inside the gateway process (default: only without REDIS_URL). */
     inProcess: boolean;
@@ -110,6 +122,13 @@ export function loadConfig(env: Env = process.env): Config {
     jobs: {
       maxQueueDepth: readInt(env, 'QUEUE_MAX_DEPTH', 1000, 1, 1_000_000),
       syncTimeoutMs: readInt(env, 'SYNC_TIMEOUT_MS', 30_000, 0, 600_000),
+    },
+    chain: {
+      enabled: readEnum(env, 'CHAIN', ['on', 'off'] as const, 'on') === 'on',
+      rpcUrl: readUrl(env, 'CHAIN_RPC_URL', ['http:', 'https:', 'ws:', 'wss:']),
+      port: readInt(env, 'CHAIN_PORT', 8545, 0, 65535),
+      blockIntervalMs: readInt(env, 'CHAIN_BLOCK_INTERVAL_MS', 0, 0, 3_600_000),
+      orderPoolSize: readInt(env, 'ORDER_POOL_SIZE', 4, 0, 1000),
     },
     worker: {
       inProcess: readEnum(env, 'WORKER_IN_PROCESS', ['auto', 'true', 'false'] as const, 'auto') === 'auto'

@@ -14,8 +14,9 @@ export interface JobKindSpec {
 }
 
 export const JOB_CATALOG: Record<JobKind, JobKindSpec> = {
-  infer: { queue: 'infer', attempts: 3, backoffMs: 500 },
-  evaluate: { queue: 'evaluate', attempts: 3, backoffMs: 500 },
+  // 5 attempts with exponential backoff from 1 s: a chain or RPC outage of ~15 s is ridden out.
+  infer: { queue: 'infer', attempts: 5, backoffMs: 1000 },
+  evaluate: { queue: 'evaluate', attempts: 5, backoffMs: 1000 },
 };
 
 const checker = Compile(JobPayload);

@@ -11,6 +11,7 @@ import type { JobEvents } from './job-events.js';
 import { type createMemoryQueue, type JobQueue, startBullmqConsumers } from './job-queue.js';
 import { startReconciler } from './job-reconciler.js';
 import { createJobRunner } from './job-runner.js';
+import type { JobOrderChecker } from '../ocean/job-order-check.js';
 
 export interface ConsumerDeps {
   config: Config;
@@ -21,6 +22,8 @@ export interface ConsumerDeps {
   /** Set in the embedded default (no Redis): handlers run on this in-process queue. */
   memoryQueue: ReturnType<typeof createMemoryQueue> | null;
   log: FastifyBaseLogger;
+  /** Validates Ocean orders before running; null when the chain is off. */
+  orders: JobOrderChecker | null;
 }
 
 export async function startConsumers(deps: ConsumerDeps) {
@@ -39,6 +42,7 @@ export async function startConsumers(deps: ConsumerDeps) {
       workerId: config.worker.id,
       log: deps.log,
       faultStartDelayMs: config.worker.faultStartDelayMs,
+      orders: deps.orders,
     }),
   );
   let consumer: { close(): Promise<void> };
@@ -60,7 +64,7 @@ export async function startConsumers(deps: ConsumerDeps) {
       (err, kind) => deps.log.error({ err, kind }, 'queue consumer error'),
     );
   }
-  const reconciler = startReconciler(deps.db, deps.queue, deps.log);
+  const reconciler = startReconciler(deps.db, deps.queue, deps.log, deps.orders !== null);
   await reconciler.first;
   return {
     async close() {

@@ -1,6 +1,6 @@
 // Reads and writes job rows; state changes are conditional on the current status, so racing
 // workers, retries and cancels cannot both win.
-import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { jobs, type JobStatus } from './jobs-schema.js';
@@ -88,18 +88,32 @@ export function createJobRepository(db: DbOrTx) {
       await db.update(jobs).set({ cancelRequestedAt: new Date() }).where(eq(jobs.id, id));
     },
 
-    /** Unfinished jobs older than `olderThanMs`, for re-enqueueing after a queue loss. */
-    async listUnfinished(olderThanMs: number, limit = 500): Promise<Pick<JobRow, 'id' | 'kind'>[]> {
+    /**
+     * Unfinished jobs older than `olderThanMs`, for re-enqueueing after a queue loss. With
+     * `ordered`, only jobs that already carry their Ocean order (true) or still lack one (false).
+     */
+    async listUnfinished(olderThanMs: number, ordered?: boolean, limit = 500): Promise<Pick<JobRow, 'id' | 'kind'>[]> {
       return db
         .select({ id: jobs.id, kind: jobs.kind })
         .from(jobs)
         .where(
           and(
-            inArray(jobs.status, ['queued', 'running']),
+            inArray(jobs.status, ordered === false ? ['queued'] : ['queued', 'running']),
             lt(jobs.createdAt, new Date(Date.now() - olderThanMs)),
+            ordered === undefined ? undefined : ordered ? isNotNull(jobs.orderTxHash) : isNull(jobs.orderTxHash),
           ),
         )
         .limit(limit);
+    },
+
+    /** Attaches the order paying for a job, once. */
+    async attachOrder(id: string, txHash: string, chainId: number): Promise<JobRow | undefined> {
+      const [row] = await db
+        .update(jobs)
+        .set({ orderTxHash: txHash, orderChainId: chainId })
+        .where(and(eq(jobs.id, id), isNull(jobs.orderTxHash)))
+        .returning();
+      return row;
     },
 
     async countQueued(): Promise<number> {

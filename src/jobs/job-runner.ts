@@ -16,6 +16,7 @@ import { jobCost, splitRevenue } from './job-pricing.js';
 import { createJobRepository, type JobRow } from './job-repository.js';
 import type { EvaluateRequest, InferRequest } from './job-requests.js';
 import type { JobKind, JobStatus } from './jobs-schema.js';
+import type { JobOrderChecker } from '../ocean/job-order-check.js';
 
 export interface JobRunnerDeps {
   db: Db;
@@ -25,6 +26,28 @@ export interface JobRunnerDeps {
   workerId: string;
   log: FastifyBaseLogger;
   faultStartDelayMs?: number;
+  /** Validates each job's Ocean order before running it; null runs jobs without orders (CHAIN=off). */
+  orders: JobOrderChecker | null;
+}
+
+/** A failure worth retrying (RPC down, order not attached yet); on the last attempt the job fails with its code. */
+class RetryableJobError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A failure a retry cannot fix: the job fails at once with this code. */
+class PermanentJobError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 interface Outcome {
@@ -36,7 +59,8 @@ interface Outcome {
 }
 
 /** Runtime errors that a retry cannot fix (bad weights, bad parameters): fail at once. */
-const isPermanent = (err: unknown) => err instanceof RuntimeError && err.name !== 'EngineUnavailableError';
+const isPermanent = (err: unknown) =>
+  err instanceof PermanentJobError || (err instanceof RuntimeError && err.name !== 'EngineUnavailableError');
 
 export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler> {
   const repo = createJobRepository(deps.db);
@@ -81,6 +105,20 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       if (fresh?.cancelRequestedAt) throw new CancelledError();
       const model = await createModelRepository(deps.db).find(job.modelId);
       if (!model) throw new Error(`model ${job.modelId} is gone from the registry`);
+      if (deps.orders) {
+        // Never run without a valid order: checked on chain the way an Ocean provider does.
+        const check = await deps.orders.check({
+          jobId,
+          orderTxHash: job.orderTxHash,
+          orderChainId: job.orderChainId,
+          weightsSha256: job.weightsSha256,
+          model,
+        });
+        if (!check.ok) {
+          if (check.permanent) throw new PermanentJobError(check.code, check.message);
+          throw new RetryableJobError(check.code, check.message);
+        }
+      }
       // The job pinned the weights at submission; serving other weights under the same id is refused.
       const engine = await deps.engines.get({ storagePath: model.storagePath, weightsSha256: job.weightsSha256 });
       const outcome = kind === 'infer' ? await runInfer(job, engine, abort.signal) : await runEvaluate(job, engine, abort.signal);
@@ -103,8 +141,9 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
         log.warn({ err }, 'job attempt failed; it will be retried');
         throw err;
       }
-      const code = err instanceof RuntimeError ? err.code : 'worker_error';
-      const message = err instanceof RuntimeError ? err.message : 'the worker could not run this job';
+      const known = err instanceof RuntimeError || err instanceof PermanentJobError || err instanceof RetryableJobError;
+      const code = known ? err.code : 'worker_error';
+      const message = known ? err.message : 'the worker could not run this job';
       log.error({ err }, 'job failed');
       await settle(job, { status: 'failed', error: { code, message }, cost: 0n });
     } finally {

@@ -14,6 +14,7 @@ import type { JobQueue } from './job-queue.js';
 import { createJobRepository, FINAL_STATUSES, type JobRow } from './job-repository.js';
 import type { EvaluateRequest, InferRequest } from './job-requests.js';
 import type { JobKind } from './jobs-schema.js';
+import type { GatewayOcean } from '../ocean/gateway-ocean.js';
 
 export interface JobServiceDeps {
   db: Db;
@@ -23,14 +24,21 @@ export interface JobServiceDeps {
   countTokens: (text: string) => number;
   maxQueueDepth: number;
   log: FastifyBaseLogger;
+  /** Orders every job on chain before it is enqueued; null when the chain is off. */
+  ocean: GatewayOcean | null;
 }
 
 export type Submission =
   | { kind: 'infer'; model: string; modelSha256?: string; request: InferRequest }
   | { kind: 'evaluate'; model: string; modelSha256?: string; request: EvaluateRequest };
 
-function resolveModel(model: ModelRow | undefined, s: Submission): ModelRow {
+function resolveModel(model: ModelRow | undefined, s: Submission, ocean: GatewayOcean | null): ModelRow {
   if (!model) throw new AppError('not_found', `model "${s.model}" not found`, { field: 'body.model' });
+  if (ocean && (model.chainId !== ocean.chainId || !model.datatokenAddress)) {
+    throw new AppError('service_unavailable', `model "${model.id}" is not published on chain ${ocean.chainId} yet`, {
+      headers: { 'Retry-After': '30' },
+    });
+  }
   if (!model.taskKinds.includes(s.kind)) {
     throw new AppError('invalid_request', `model "${model.id}" does not serve ${s.kind}`, { field: 'body.model' });
   }
@@ -73,9 +81,44 @@ export function createJobService(deps: JobServiceDeps) {
   const jobsRepo = createJobRepository(deps.db);
   const modelsRepo = createModelRepository(deps.db);
 
+  /** Fails a job that cannot be ordered and releases its hold in full: never charged without a run. */
+  async function failUnordered(job: JobRow, err: unknown): Promise<JobRow> {
+    const message = err instanceof Error ? err.message : String(err);
+    deps.log.error({ err, jobId: job.id }, 'ordering failed; job failed and hold released');
+    const failed = await deps.db.transaction(async (tx) => {
+      const row = await createJobRepository(tx).finish(job.id, ['queued'], {
+        status: 'failed',
+        error: { code: 'order_failed', message },
+        cost: 0n,
+      });
+      if (row?.holdId) await deps.ledger.release(row.holdId, tx);
+      return row;
+    });
+    await deps.events.publish(job.id, { type: 'done', status: 'failed' });
+    return failed ?? (await jobsRepo.find(job.id)) ?? job;
+  }
+
+  /** Covers a committed job with an Ocean order (when the chain is on), then enqueues it. */
+  async function dispatch(job: JobRow, model: ModelRow): Promise<JobRow> {
+    let current = job;
+    if (deps.ocean && !job.orderTxHash) {
+      try {
+        const { order } = await deps.ocean.orderFor(model);
+        current = (await jobsRepo.attachOrder(job.id, order.txHash, deps.ocean.chainId)) ?? (await jobsRepo.find(job.id)) ?? job;
+      } catch (err) {
+        return failUnordered(job, err);
+      }
+    }
+    // The row is committed: if Redis is down now, the reconciler enqueues it later.
+    await deps.queue
+      .enqueue(current.kind as JobKind, current.id)
+      .catch((err) => deps.log.error({ err, jobId: current.id }, 'enqueue failed; left to the reconciler'));
+    return current;
+  }
+
   return {
     async submit(principal: KeyPrincipal, s: Submission, idempotency: { key?: string; fingerprint: string }) {
-      const model = resolveModel(await modelsRepo.find(s.model), s);
+      const model = resolveModel(await modelsRepo.find(s.model), s, deps.ocean);
       const [inputTokens, maxTokens] = measure(model, s, deps.countTokens);
       const depth = await deps.queue.depth().catch(() => 0);
       if (depth >= deps.maxQueueDepth) {
@@ -113,13 +156,21 @@ export function createJobService(deps: JobServiceDeps) {
           return { status: 202, body: { job_id: id } };
         },
       );
-      const job = await jobsRepo.find(answer.body.job_id);
+      let job = await jobsRepo.find(answer.body.job_id);
       if (!job) throw new Error('job vanished after commit');
-      if (!answer.replayed) {
-        // The row is committed: if Redis is down now, the reconciler enqueues it later.
-        await deps.queue.enqueue(s.kind, job.id).catch((err) => deps.log.error({ err, jobId: job.id }, 'enqueue failed; left to the reconciler'));
-      }
+      if (!answer.replayed) job = await dispatch(job, model);
       return { job, replayed: answer.replayed };
+    },
+
+    /** Orders and enqueues committed jobs the gateway did not get to (a crash between commit and order). */
+    async dispatchPending(olderThanMs: number): Promise<number> {
+      const pending = await jobsRepo.listUnfinished(olderThanMs, false);
+      for (const { id } of pending) {
+        const job = await jobsRepo.find(id);
+        const model = job && (await modelsRepo.find(job.modelId));
+        if (job && model) await dispatch(job, model);
+      }
+      return pending.length;
     },
 
     /** Waits until the job is final or `timeoutMs` passes; returns the latest row. */

@@ -25,6 +25,12 @@ export const JobSchema = Type.Object({
   usage: Type.Object({ input_tokens: Type.Integer(), output_tokens: Nullable(Type.Integer()) }),
   cost: Type.Union([MicroCreditsOut, Type.Null()], { description: 'Micro-credits charged; null until final' }),
   max_cost: MicroCreditsOut,
+  order: Nullable(
+    Type.Object(
+      { chain_id: Type.Integer(), tx_hash: Type.String() },
+      { description: 'The Ocean order (startOrder transaction) that paid for this job' },
+    ),
+  ),
   error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
   attempts: Type.Integer(),
   compute_ms: Nullable(Type.Integer()),
@@ -49,6 +55,7 @@ export function jobView(job: JobRow) {
     // Nullable unions are matched by value before serialising, which a bigint fails.
     cost: job.cost === null ? null : Number(job.cost),
     max_cost: job.maxCost,
+    order: job.orderTxHash ? { chain_id: job.orderChainId ?? 0, tx_hash: job.orderTxHash } : null,
     error: job.error ?? null,
     attempts: job.attempts,
     compute_ms: job.computeMs,

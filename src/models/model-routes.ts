@@ -16,6 +16,21 @@ const ModelSchema = Type.Object({
   pricing: Type.Object({ per_job: MicroCreditsOut, per_1k_tokens: MicroCreditsOut }),
   owner_account_id: Type.Union([Type.String(), Type.Null()]),
   parent_model_id: Type.Union([Type.String(), Type.Null()]),
+  ocean: Type.Union(
+    [
+      Type.Object({
+        chain_id: Type.Integer(),
+        did: Type.String(),
+        nft_address: Type.String({ description: 'Data NFT; its ERC725 data holds the weights sha256' }),
+        datatoken_address: Type.String({ description: 'Ordered (startOrder) once per job' }),
+        service_id: Type.String(),
+        service_timeout: Type.Integer(),
+        tx_hashes: Type.Record(Type.String(), Type.String()),
+      }),
+      Type.Null(),
+    ],
+    { description: 'The compute-only Ocean asset; null until published on the current chain' },
+  ),
   created_at: Type.String({ format: 'date-time' }),
 });
 
@@ -31,6 +46,18 @@ function modelView(m: ModelRow) {
     pricing: { per_job: m.pricePerJob, per_1k_tokens: m.pricePer1kTokens },
     owner_account_id: m.ownerAccountId,
     parent_model_id: m.parentModelId,
+    ocean:
+      m.did && m.nftAddress && m.datatokenAddress && m.chainId !== null
+        ? {
+            chain_id: m.chainId,
+            did: m.did,
+            nft_address: m.nftAddress,
+            datatoken_address: m.datatokenAddress,
+            service_id: m.serviceId ?? '',
+            service_timeout: m.serviceTimeout ?? 0,
+            tx_hashes: m.publishTxHashes ?? {},
+          }
+        : null,
     created_at: m.createdAt.toISOString(),
   };
 }

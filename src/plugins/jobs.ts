@@ -8,6 +8,9 @@ import { createBullmqQueue, createMemoryQueue, type JobQueue } from '../jobs/job
 import { createJobService, type JobService } from '../jobs/job-service.js';
 import { createModelRepository, type ModelRepository } from '../models/model-repository.js';
 import { getGpt2Tokenizer } from '../runtime/gpt2-tokenizer.js';
+import type { ChainSetup } from '../ocean/chain-setup.js';
+import { createGatewayOcean, type GatewayOcean } from '../ocean/gateway-ocean.js';
+import { createJobOrderChecker } from '../ocean/job-order-check.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,17 +18,25 @@ declare module 'fastify' {
     jobEvents: JobEvents;
     jobService: JobService;
     modelRepository: ModelRepository;
+    /** Publishing and ordering on chain; null with CHAIN=off. */
+    ocean: GatewayOcean | null;
   }
 }
 
+export interface JobsOptions {
+  chain: ChainSetup | null;
+}
+
 export default fp(
-  async function jobs(app: FastifyInstance) {
+  async function jobs(app: FastifyInstance, opts: JobsOptions) {
     const { config, redis } = app;
     const onError = (err: unknown) => app.log.error({ err }, 'job handler error');
     const memoryQueue = redis ? null : createMemoryQueue(config.worker.concurrency, onError);
     const queue = redis ? createBullmqQueue(redis, config.redisPrefix) : memoryQueue!;
     const events = redis ? createRedisJobEvents(redis, config.redisPrefix) : createMemoryJobEvents();
     const tokenizer = getGpt2Tokenizer();
+    const ocean = opts.chain ? createGatewayOcean(opts.chain.config, { poolSize: config.chain.orderPoolSize, log: app.log }) : null;
+    app.decorate('ocean', ocean);
     app.decorate('jobQueue', queue);
     app.decorate('jobEvents', events);
     app.decorate('modelRepository', createModelRepository(app.db));
@@ -39,15 +50,26 @@ export default fp(
         countTokens: (text) => tokenizer.encode(text).length,
         maxQueueDepth: config.jobs.maxQueueDepth,
         log: app.log,
+        ocean,
       }),
     );
 
+    const orderChecker = opts.chain && config.worker.inProcess ? createJobOrderChecker(opts.chain.config) : null;
     const consumers = config.worker.inProcess
-      ? await startConsumers({ config, db: app.db, ledger: app.ledger, events, queue, memoryQueue, log: app.log })
+      ? await startConsumers({ config, db: app.db, ledger: app.ledger, events, queue, memoryQueue, log: app.log, orders: orderChecker })
+      : null;
+    // Jobs committed but not yet ordered (a crash between commit and order) are ordered here.
+    const dispatcher = ocean
+      ? setInterval(() => {
+          app.jobService.dispatchPending(10_000).catch((err) => app.log.warn({ err }, 'dispatching unordered jobs failed'));
+        }, 10_000).unref()
       : null;
 
     app.addHook('onClose', async () => {
+      if (dispatcher) clearInterval(dispatcher);
       await consumers?.close();
+      orderChecker?.close();
+      await ocean?.close();
       await queue.close();
       await events.close();
     });

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { connectRedis } from '../../src/redis/connect-redis.js';
+import type { ChainSetup } from '../../src/ocean/chain-setup.js';
 import { DEFAULT_MODEL_PRICES, registerModel } from '../../src/models/model-registration.js';
 import { inject } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -23,7 +24,11 @@ export interface TestApp {
 }
 
 /** `shared` reuses another test app's database (a second replica); it is then not dropped on close. */
-export async function createTestApp(env: Record<string, string> = {}, shared?: TestDatabase): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  shared?: TestDatabase,
+  chain: ChainSetup | null = null,
+): Promise<TestApp> {
   const testDb = shared ?? (await createTestDatabase());
   const prefix = env.REDIS_PREFIX ?? `test:${randomBytes(6).toString('hex')}`;
   const operatorToken = `op_${randomBytes(24).toString('hex')}`;
@@ -34,6 +39,7 @@ export async function createTestApp(env: Record<string, string> = {}, shared?: T
     POSTHUMAN_OPERATOR_TOKEN: operatorToken,
     POSTHUMAN_DATA_DIR: `/tmp/posthuman-test-${prefix.replace(':', '-')}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    CHAIN: chain ? 'on' : 'off',
     ...env,
   });
   let redis: Redis | null = null;
@@ -50,6 +56,7 @@ export async function createTestApp(env: Record<string, string> = {}, shared?: T
     redis,
     operatorToken,
     checkResponseContract: true,
+    chain,
   });
   await app.ready();
   return {

@@ -10,6 +10,7 @@ export async function startWorker(t: TestApp, env: Record<string, string> = {}):
     POSTHUMAN_DATA_DIR: t.config.dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     WORKER_THREADS: '1',
+    CHAIN: 'off',
     ...env,
   });
   await proc.waitFor(/worker \S+ ready/, 60_000);

@@ -34,6 +34,7 @@ describe('gateway process', () => {
     const token = 'a-configured-operator-token-of-enough-length';
     const proc = startEntry('src/server.ts', {
       PORT: '0',
+      CHAIN: 'off',
       DATABASE_URL: testDb.url,
       REDIS_URL,
       REDIS_PREFIX: 'test-proc',
@@ -59,7 +60,8 @@ describe('gateway process', () => {
 
   it('embedded default: PGlite in the data dir, operator token generated and printed once', async () => {
     const dataDir = tempDir();
-    const first = startEntry('src/server.ts', { PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
+    const first = startEntry('src/server.ts', { PORT: '0', CHAIN_PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
+    const [, rpcUrl] = await first.waitFor(/CHAIN_RPC_URL=(http:\/\/\S+) \(embedded, chain id 8996\); 1 model/);
     const [, url] = await first.waitFor(/listening on (http:\/\/\S+)/);
     const [, printed] = await first.waitFor(/operator token \(generated[^\n]*\n\s+(\S+)/);
     expect(readFileSync(join(dataDir, 'operator-token'), 'utf8').trim()).toBe(printed);
@@ -87,8 +89,15 @@ describe('gateway process', () => {
       body: JSON.stringify({ model: 'tiny-gpt2', input: 'embedded', parameters: { max_new_tokens: 3 } }),
     });
     expect(infer.status).toBe(200);
-    const job = (await infer.json()) as { status: string; cost: number; usage: { output_tokens: number } };
-    expect(job).toMatchObject({ status: 'succeeded', usage: { output_tokens: 3 } });
+    const job = (await infer.json()) as { status: string; cost: number; usage: { output_tokens: number }; order: { tx_hash: string } };
+    expect(job).toMatchObject({ status: 'succeeded', usage: { output_tokens: 3 }, order: { chain_id: 8996 } });
+    // The order that paid for the job is a mined transaction on the embedded chain's JSON-RPC port.
+    const receipt = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionReceipt', params: [job.order.tx_hash] }),
+    });
+    expect(((await receipt.json()) as { result: { status: string } }).result.status).toBe('0x1');
     const account = (await (await fetch(`${url}/v1/account`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
       balance: number;
     };
@@ -96,8 +105,10 @@ describe('gateway process', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited()).toBe(0);
 
-    const second = startEntry('src/server.ts', { PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
+    const second = startEntry('src/server.ts', { PORT: '0', CHAIN_PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
     const [, url2] = await second.waitFor(/listening on (http:\/\/\S+)/);
+    // The chain is fresh each start: the model is published again.
+    await second.waitFor(/chain id 8996\); 1 model\(s\) published/);
     expect(second.output()).not.toContain(printed);
     const again = await fetch(`${url2}/v1/admin/accounts/${id}`, { headers: { authorization: `Bearer ${printed}` } });
     expect(again.status).toBe(200);

@@ -1,0 +1,82 @@
+// Decides which chain this process talks to: an embedded local chain the gateway starts (default),
+// a chain already running at CHAIN_RPC_URL whose addresses and dev wallets are in the shared data
+// dir (`npm run chain`, or a gateway's embedded chain), or an external network configured by OCEAN_*.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JsonRpcProvider } from 'ethers';
+import type { Config } from '../config/config.js';
+import { type OceanChainConfig, readOceanChainSettings, resolveExternalChainConfig } from './chain-config.js';
+import { startEmbeddedOcean } from './embedded-ocean.js';
+import { readAddressFile } from './ocean-addresses.js';
+import { OceanError } from './ocean-error.js';
+
+export interface ChainSetup {
+  mode: 'embedded' | 'attached' | 'external';
+  config: OceanChainConfig;
+  stop(): Promise<void>;
+}
+
+async function readChainId(rpcUrl: string): Promise<number> {
+  const probe = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
+  try {
+    return Number(await probe.send('eth_chainId', []));
+  } catch (err) {
+    throw new OceanError('rpc_unavailable', `CHAIN_RPC_URL: no chain answers at ${rpcUrl}`, { cause: err });
+  } finally {
+    probe.destroy();
+  }
+}
+
+/** Attaches to a local chain started by another process of this deployment (same data dir). */
+async function attach(rpcUrl: string, dataDir: string, serviceEndpoint: string): Promise<OceanChainConfig> {
+  const walletFile = join(dataDir, 'ocean-wallets.json');
+  const addressFile = join(dataDir, 'ocean-addresses.json');
+  if (!existsSync(walletFile) || !existsSync(addressFile)) {
+    throw new OceanError(
+      'config_invalid',
+      `CHAIN_RPC_URL is set but ${dataDir} has no ocean-wallets.json / ocean-addresses.json: start the chain with ` +
+        '`npm run chain` (or `npm start`) on the same POSTHUMAN_DATA_DIR, or configure OCEAN_CONSUMER_KEY and friends',
+    );
+  }
+  const chainId = await readChainId(rpcUrl);
+  const wallets = JSON.parse(await readFile(walletFile, 'utf8')) as Record<string, { privateKey: string; address: string }>;
+  return {
+    rpcUrl,
+    chainId,
+    addresses: await readAddressFile(addressFile, chainId),
+    consumerPrivateKey: wallets.consumer.privateKey,
+    providerPrivateKey: wallets.provider.privateKey,
+    publisherPrivateKey: wallets.publisher.privateKey,
+    marketplaceFeeAddress: wallets.marketplace.address,
+    serviceEndpoint,
+  };
+}
+
+/**
+ * Resolves the chain for `role`. Only a gateway starts an embedded chain; a worker must be told
+ * where the chain is (CHAIN_RPC_URL), or run with CHAIN=off. Returns null when ordering is off.
+ */
+export async function setUpChain(config: Config, role: 'gateway' | 'worker', env = process.env): Promise<ChainSetup | null> {
+  if (!config.chain.enabled) return null;
+  const serviceEndpoint = config.publicBaseUrl ?? `http://${config.host}:${config.port}`;
+  if (env.OCEAN_RPC_URL || (config.chain.rpcUrl && env.OCEAN_CONSUMER_KEY)) {
+    const settings = readOceanChainSettings({ ...env, OCEAN_RPC_URL: env.OCEAN_RPC_URL ?? config.chain.rpcUrl });
+    if (settings.mode !== 'external') throw new Error('unreachable: external settings expected');
+    return { mode: 'external', config: await resolveExternalChainConfig(settings), stop: async () => {} };
+  }
+  if (config.chain.rpcUrl) {
+    return { mode: 'attached', config: await attach(config.chain.rpcUrl, config.dataDir, serviceEndpoint), stop: async () => {} };
+  }
+  if (role === 'worker') {
+    throw new OceanError('config_invalid', 'CHAIN_RPC_URL: a worker needs the chain the gateway orders on (or CHAIN=off)');
+  }
+  const embedded = await startEmbeddedOcean({
+    dataDir: config.dataDir,
+    host: '127.0.0.1',
+    port: config.chain.port,
+    intervalMiningMs: config.chain.blockIntervalMs,
+    serviceEndpoint,
+  });
+  return { mode: 'embedded', config: embedded.config, stop: () => embedded.stop() };
+}

@@ -1,0 +1,102 @@
+// The gateway's side of Ocean: publishes registry models as compute-only assets and places orders
+// for jobs from a pool kept ahead per model, all from the consumer/publisher wallets.
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { eq } from 'drizzle-orm';
+import type { DbOrTx } from '../db/database.js';
+import type { ModelRow } from '../models/model-repository.js';
+import { models } from '../models/models-schema.js';
+import type { OceanChainConfig } from './chain-config.js';
+import type { TrustedAlgorithm } from './ddo-builder.js';
+import { createOceanClient, type OceanClient } from './ocean-client.js';
+import { OceanError } from './ocean-error.js';
+import { createOrderPool, type PooledOrder } from './order-pool.js';
+
+/** Seconds an order for a model stays usable (the compute service's timeout). */
+export const SERVICE_TIMEOUT_SECONDS = 3600;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The marketplace's own runtime: the only algorithm a published model allows to compute on it. */
+export const RUNTIME_ALGORITHM: TrustedAlgorithm = {
+  did: 'posthuman:runtime:onnxruntime-node',
+  filesChecksum: sha256('onnxruntime-node@1.30'),
+  containerSectionChecksum: sha256('posthuman-gateway/worker'),
+};
+
+export interface GatewayOcean {
+  client: OceanClient;
+  chainId: number;
+  consumerAddress: string;
+  /** Publishes the model unless it is already an asset on this chain; returns the updated row. */
+  ensurePublished(db: DbOrTx, model: ModelRow): Promise<ModelRow>;
+  /** An order paying for one job of this model (from the pool when one is ready). */
+  orderFor(model: ModelRow): Promise<PooledOrder>;
+  /** Starts filling the pool for a model in the background. */
+  warm(model: ModelRow): void;
+  close(): Promise<void>;
+}
+
+function target(model: ModelRow) {
+  if (!model.datatokenAddress || !model.serviceId) {
+    throw new OceanError('invalid_argument', `model "${model.id}" is not published on chain`);
+  }
+  return { datatokenAddress: model.datatokenAddress, serviceId: model.serviceId, serviceIndex: 0 };
+}
+
+export function createGatewayOcean(config: OceanChainConfig, options: { poolSize: number; log: FastifyBaseLogger }): GatewayOcean {
+  const client = createOceanClient(config);
+  const pool = createOrderPool({
+    orders: client.orders,
+    targetSize: options.poolSize,
+    onRefillError: (err, t) => options.log.warn({ err, datatoken: t.datatokenAddress }, 'order pool refill failed; retrying'),
+  });
+
+  async function isLive(model: ModelRow): Promise<boolean> {
+    if (!model.nftAddress || model.chainId !== config.chainId) return false;
+    // An embedded chain starts fresh each time: an NFT address without code is from an old chain.
+    return (await client.provider.getCode(model.nftAddress)) !== '0x';
+  }
+
+  return {
+    client,
+    chainId: config.chainId,
+    consumerAddress: client.consumerAddress,
+    async ensurePublished(db, model) {
+      if (await isLive(model)) return model;
+      const published = await client.models.publishModel({
+        name: model.name,
+        symbol: model.id.slice(0, 8).toUpperCase().replace(/[^A-Z0-9]/g, 'X'),
+        description: `Posthuman Gateway model ${model.id}; weights sha256 ${model.weightsSha256}`,
+        weightsSha256: model.weightsSha256,
+        pricing: { type: 'free' },
+        serviceTimeout: SERVICE_TIMEOUT_SECONDS,
+        trustedAlgorithm: RUNTIME_ALGORITHM,
+      });
+      const [row] = await db
+        .update(models)
+        .set({
+          chainId: config.chainId,
+          did: published.did,
+          nftAddress: published.nftAddress,
+          datatokenAddress: published.datatokenAddress,
+          serviceId: published.serviceId,
+          serviceTimeout: SERVICE_TIMEOUT_SECONDS,
+          publishTxHashes: published.txHashes as Record<string, string>,
+          publishedAt: new Date(),
+        })
+        .where(eq(models.id, model.id))
+        .returning();
+      options.log.info({ model: model.id, did: published.did, datatoken: published.datatokenAddress }, 'model published on chain');
+      return row;
+    },
+    orderFor: (model) => pool.acquire(target(model)),
+    warm(model) {
+      if (options.poolSize > 0) void pool.warm(target(model), options.poolSize).catch(() => {});
+    },
+    async close() {
+      await pool.close();
+      client.close();
+    },
+  };
+}

@@ -39,7 +39,9 @@ async function attach(rpcUrl: string, dataDir: string, serviceEndpoint: string):
         '`npm run chain` (or `npm start`) on the same POSTHUMAN_DATA_DIR, or configure OCEAN_CONSUMER_KEY and friends',
     );
   }
-  const chainId = await readChainId(rpcUrl);
+  // The address file names its chain, so a worker can start while the chain is briefly down.
+  const book = JSON.parse(await readFile(addressFile, 'utf8')) as Record<string, { chainId?: number }>;
+  const chainId = Object.values(book)[0]?.chainId ?? (await readChainId(rpcUrl));
   const wallets = JSON.parse(await readFile(walletFile, 'utf8')) as Record<string, { privateKey: string; address: string }>;
   return {
     rpcUrl,

@@ -39,6 +39,10 @@ export interface LocalChain {
   request(method: string, params?: unknown[]): Promise<unknown>;
   /** Switches to a block every `ms` milliseconds, or back to automine with 0. */
   setIntervalMining(ms: number): Promise<void>;
+  /** Stops answering JSON-RPC while keeping the chain's state (an RPC outage, for fault tests). */
+  pauseRpc(): Promise<void>;
+  /** Answers JSON-RPC again on the same port. */
+  resumeRpc(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,6 +108,18 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
     async setIntervalMining(ms) {
       await provider.request({ method: 'evm_setAutomine', params: [ms <= 0] });
       await provider.request({ method: 'evm_setIntervalMining', params: [Math.max(ms, 0)] });
+    },
+    pauseRpc() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+    resumeRpc() {
+      return new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
     },
     stop() {
       stopped ??= new Promise<void>((resolve) => {

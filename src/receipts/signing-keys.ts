@@ -31,22 +31,19 @@ export interface JwsSigner {
 
 // The kid says what a key may sign: a verifier refuses a receipt signed by a worker key.
 const KID_PREFIX: Record<KeyPurpose, string> = { gateway: 'gw-', worker: 'wk-' };
-const WORKER_NAME = /^[A-Za-z0-9][A-Za-z0-9._]{0,62}$/;
-const KID = /^(gw-\d{4}-\d{2}-\d{2}|wk-[A-Za-z0-9][A-Za-z0-9._]{0,62})-[0-9a-f]{8}$/;
+const WORKER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const KID = /^(gw-\d{4}-\d{2}-\d{2}|wk-[A-Za-z0-9][A-Za-z0-9._-]{0,62})-[0-9a-f]{8}$/;
 
-/**
- * A worker's name becomes part of its kid and of a file name, so it is limited to a safe
- * alphabet; `-` is excluded so the name can be read back from the kid unambiguously.
- */
+/** A worker's name becomes part of its kid and of a file name, so it is limited to a safe alphabet. */
 export function assertWorkerName(name: string): void {
   if (!WORKER_NAME.test(name)) {
     throw new TypeError(`worker key name must match ${WORKER_NAME} (got ${JSON.stringify(name).slice(0, 80)})`);
   }
 }
 
-/** A worker name from any worker id (e.g. `host-1234`): characters outside the alphabet become `_`. */
+/** A worker name from any worker id: characters outside the alphabet become `_`. */
 export function workerKeyName(workerId: string): string {
-  const name = workerId.replace(/[^A-Za-z0-9._]/g, '_').replace(/^[._]+/, '').slice(0, 63);
+  const name = workerId.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '').slice(0, 63);
   return name || 'worker';
 }
 

@@ -1,0 +1,166 @@
+// Keeps this host's private signing keys in files under the data dir and registers their public
+// halves in Postgres, so every replica's JWKS lists every key any replica has ever signed with.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { and, asc, desc, eq, isNull, like, sql } from 'drizzle-orm';
+import type { JWK } from 'jose';
+import type { Db, DbOrTx } from '../db/database.js';
+import { inTransaction } from './db-transaction.js';
+import { signingKeys } from './receipts-schema.js';
+import {
+  createJwsSigner,
+  generateSigningKey,
+  isValidKid,
+  type Jwks,
+  type JwsSigner,
+  type KeyPurpose,
+  type PublicJwk,
+} from './signing-keys.js';
+
+export interface KeyStore {
+  /** The signer for this purpose (and worker name): the newest unretired key whose file is here, or a new one. */
+  ensureActive(purpose: KeyPurpose, name?: string): Promise<JwsSigner>;
+  /** A new key for this purpose; the one this host was using is marked retired but stays listed. */
+  rotate(purpose: KeyPurpose, name?: string): Promise<JwsSigner>;
+  /** Every public key ever registered, current and retired, oldest first. */
+  jwks(on?: DbOrTx): Promise<Jwks>;
+  publicKey(kid: string, on?: DbOrTx): Promise<PublicJwk | undefined>;
+}
+
+// Per purpose and name, so two processes sharing a data dir create one key, not two.
+const lockKey = (purpose: KeyPurpose, name: string | undefined) => `signing-key:${purpose}:${name ?? ''}`;
+
+export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): KeyStore {
+  const root = join(dataDir, 'keys');
+  // The signer is cached: signing happens inside transactions, where a query on `db` would deadlock
+  // the embedded database's single connection.
+  const active = new Map<string, Promise<JwsSigner>>();
+  const slot = (purpose: KeyPurpose, name?: string) => `${purpose}:${name ?? ''}`;
+
+  const keyFile = (purpose: KeyPurpose, kid: string) => {
+    // The kid is checked before it names a file, so no kid can walk out of the keys folder.
+    if (!isValidKid(kid)) throw new Error(`refusing to use ${JSON.stringify(kid)} as a key file name`);
+    return join(root, purpose, `${kid}.jwk`);
+  };
+
+  async function keyDir(purpose: KeyPurpose) {
+    const dir = join(root, purpose);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // mkdir leaves existing folders' modes alone, so tighten both levels explicitly.
+    await chmod(root, 0o700);
+    await chmod(dir, 0o700);
+    return dir;
+  }
+
+  /** Written to a temporary name and renamed, so a crash never leaves a half-written key file. */
+  async function writePrivateKey(purpose: KeyPurpose, kid: string, jwk: JWK) {
+    const dir = await keyDir(purpose);
+    const final = keyFile(purpose, kid);
+    const temp = join(dir, `.${kid}.${randomBytes(4).toString('hex')}.tmp`);
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(jwk)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, final).catch(async (err) => {
+      await rm(temp, { force: true });
+      throw err;
+    });
+  }
+
+  async function readPrivateKey(purpose: KeyPurpose, row: { kid: string; publicJwk: PublicJwk }): Promise<JWK | undefined> {
+    const file = keyFile(purpose, row.kid);
+    const info = await stat(file).catch(() => undefined);
+    if (!info) return undefined;
+    if ((info.mode & 0o077) !== 0) {
+      throw new Error(`private key file ${file} is readable by others (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`);
+    }
+    const jwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
+    // A file that does not hold the registered key's private half must never sign under its kid.
+    if (jwk.kid !== row.kid || jwk.x !== row.publicJwk.x || !jwk.d) {
+      throw new Error(`private key file ${file} does not match the registered public key ${row.kid}`);
+    }
+    return jwk;
+  }
+
+  async function register(tx: DbOrTx, purpose: KeyPurpose, name?: string): Promise<JwsSigner> {
+    const key = await generateSigningKey(purpose, name);
+    // The file first: a key registered without its private half here would be useless, while a
+    // file whose registration fails is simply never loaded.
+    await writePrivateKey(purpose, key.kid, key.privateJwk);
+    await tx.insert(signingKeys).values({ kid: key.kid, purpose, publicJwk: key.publicJwk });
+    return createJwsSigner(key.kid, key.privateJwk);
+  }
+
+  async function loadOrCreate(purpose: KeyPurpose, name?: string): Promise<JwsSigner> {
+    if (purpose === 'worker' && name === undefined) throw new TypeError('a worker key needs the worker name');
+    if (purpose === 'gateway' && name !== undefined) throw new TypeError('gateway keys take no name');
+    return inTransaction(db, async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
+      const candidates = await tx
+        .select({ kid: signingKeys.kid, publicJwk: signingKeys.publicJwk })
+        .from(signingKeys)
+        .where(
+          and(
+            eq(signingKeys.purpose, purpose),
+            isNull(signingKeys.retiredAt),
+            name === undefined ? undefined : like(signingKeys.kid, `wk-${name}-%`),
+          ),
+        )
+        .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid));
+      for (const row of candidates) {
+        // Another replica's keys are registered too; only one whose private half is here can sign.
+        if (name !== undefined && row.kid.slice(3, -9) !== name) continue;
+        const jwk = await readPrivateKey(purpose, row);
+        if (jwk) return createJwsSigner(row.kid, jwk);
+      }
+      return register(tx, purpose, name);
+    });
+  }
+
+  return {
+    ensureActive(purpose, name) {
+      const key = slot(purpose, name);
+      let signer = active.get(key);
+      if (!signer) {
+        signer = loadOrCreate(purpose, name);
+        active.set(key, signer);
+        signer.catch(() => active.delete(key));
+      }
+      return signer;
+    },
+
+    async rotate(purpose, name) {
+      const current = await this.ensureActive(purpose, name);
+      const next = inTransaction(db, async (tx) => {
+        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
+        const [retired] = await tx
+          .update(signingKeys)
+          .set({ retiredAt: new Date() })
+          .where(and(eq(signingKeys.kid, current.kid), isNull(signingKeys.retiredAt)))
+          .returning({ kid: signingKeys.kid });
+        if (!retired) throw new Error(`key ${current.kid} was already retired; reload before rotating again`);
+        return register(tx, purpose, name);
+      });
+      active.set(slot(purpose, name), next);
+      next.catch(() => active.delete(slot(purpose, name)));
+      return next;
+    },
+
+    async jwks(on = db) {
+      const rows = await on
+        .select({ publicJwk: signingKeys.publicJwk })
+        .from(signingKeys)
+        .orderBy(asc(signingKeys.createdAt), asc(signingKeys.kid));
+      return { keys: rows.map((r) => r.publicJwk) };
+    },
+
+    async publicKey(kid, on = db) {
+      const [row] = await on.select({ publicJwk: signingKeys.publicJwk }).from(signingKeys).where(eq(signingKeys.kid, kid));
+      return row?.publicJwk;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// Tables of the verifiability layer: public signing keys, the transparency log, its signed heads,
+// and the issued receipts. Private keys never have a column here.
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { jobs } from '../jobs/jobs-schema.js';
+import { KEY_PURPOSES, type PublicJwk } from './signing-keys.js';
+
+export const signingKeys = pgTable(
+  'signing_keys',
+  {
+    kid: text('kid').primaryKey(),
+    purpose: text('purpose', { enum: KEY_PURPOSES }).notNull(),
+    alg: text('alg', { enum: ['EdDSA'] }).notNull().default('EdDSA'),
+    publicJwk: jsonb('public_jwk').$type<PublicJwk>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set on rotation; a retired key signs nothing new but stays in the JWKS so old receipts verify. */
+    retiredAt: timestamp('retired_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('signing_keys_purpose_idx').on(t.purpose, t.createdAt),
+    // Defence in depth: the database itself refuses a JWK carrying any private member.
+    check('signing_keys_public_only', sql`NOT (${t.publicJwk} ?| array['d','p','q','dp','dq','qi','k'])`),
+    check('signing_keys_kid_matches', sql`${t.publicJwk}->>'kid' = ${t.kid}`),
+  ],
+);
+
+export const logEntries = pgTable(
+  'log_entries',
+  {
+    /** Position in the Merkle tree, from 0; assigned under an advisory lock so there is no gap. */
+    idx: bigint('idx', { mode: 'number' }).primaryKey(),
+    /** Hex SHA-256(0x00 || leaf data): the RFC 6962 leaf hash. */
+    leafHash: text('leaf_hash').notNull(),
+    receiptId: uuid('receipt_id').notNull().unique(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('log_entries_idx_non_negative', sql`${t.idx} >= 0`),
+    check('log_entries_leaf_hash_hex', sql`${t.leafHash} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+export const treeHeads = pgTable(
+  'tree_heads',
+  {
+    treeSize: bigint('tree_size', { mode: 'number' }).primaryKey(),
+    rootHash: text('root_hash').notNull(),
+    /** The signed timestamp, kept at millisecond precision so the signed payload can be rebuilt. */
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull(),
+    /** The gateway's compact JWS over canonical `{ tree_size, root_hash, timestamp }`. */
+    signature: text('signature').notNull(),
+    anchorTxHash: text('anchor_tx_hash'),
+    anchorChainId: integer('anchor_chain_id'),
+  },
+  (t) => [
+    check('tree_heads_size_non_negative', sql`${t.treeSize} >= 0`),
+    check('tree_heads_anchor_pair', sql`(${t.anchorTxHash} IS NULL) = (${t.anchorChainId} IS NULL)`),
+  ],
+);
+
+export const receipts = pgTable('receipts', {
+  receiptId: uuid('receipt_id').primaryKey(),
+  /** One receipt per job: issuing again for the same job returns the first one. */
+  jobId: uuid('job_id')
+    .notNull()
+    .unique()
+    .references(() => jobs.id),
+  logIndex: bigint('log_index', { mode: 'number' })
+    .notNull()
+    .unique()
+    .references(() => logEntries.idx),
+  /** The compact JWS exactly as signed; its bytes are the log leaf's data. */
+  jws: text('jws').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

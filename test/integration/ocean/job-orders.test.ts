@@ -1,0 +1,155 @@
+// Every job is paid by an Ocean order: publish → order → validate → run, end to end through the
+// queue and a real worker process, on a real local chain with Ocean's contracts.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelRow } from '../../../src/models/model-repository.js';
+import { createOceanClient } from '../../../src/ocean/ocean-client.js';
+import { type EmbeddedOcean, startEmbeddedOcean } from '../../../src/ocean/embedded-ocean.js';
+import type { RunningProcess } from '../../helpers/child-process.js';
+import { createFundedAccount, createTestApp, registerTinyModel, type TestApp } from '../../helpers/test-app.js';
+import { eventually, startWorker, stopWorker } from '../../helpers/worker-process.js';
+
+let t: TestApp;
+let ocean: EmbeddedOcean;
+let model: ModelRow;
+let worker: RunningProcess | undefined;
+const dataDir = mkdtempSync(join(tmpdir(), 'posthuman-ocean-jobs-'));
+
+const json = (res: { body: string }) => JSON.parse(res.body);
+const workerEnv = () => ({ CHAIN: 'on', CHAIN_RPC_URL: ocean.chain.rpcUrl, WORKER_CONCURRENCY: '32' });
+
+beforeAll(async () => {
+  ocean = await startEmbeddedOcean({ dataDir, port: 0 });
+  t = await createTestApp({ POSTHUMAN_DATA_DIR: dataDir, ORDER_POOL_SIZE: '0' }, undefined, {
+    mode: 'embedded',
+    config: ocean.config,
+    stop: () => ocean.stop(),
+  });
+  model = await t.app.ocean!.ensurePublished(t.app.db, await registerTinyModel(t));
+  worker = await startWorker(t, workerEnv());
+});
+afterAll(async () => {
+  await stopWorker(worker);
+  expect(t.app.contractViolations).toEqual([]);
+  await t?.close();
+  await ocean?.stop();
+});
+
+const infer = (headers: Record<string, string>, extra: Record<string, string> = {}, max = 2) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/v1/infer',
+    headers: { ...headers, ...extra },
+    payload: { model: 'tiny-gpt2', input: 'paid for on chain', parameters: { max_new_tokens: max } },
+  });
+const getJob = async (headers: Record<string, string>, id: string) =>
+  json(await t.app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers }));
+
+describe('models as Ocean assets', () => {
+  it('publishes the model: DID, NFT and datatoken in the catalog, weights sha256 readable on chain', async () => {
+    const listed = json(await t.app.inject({ method: 'GET', url: '/v1/models/tiny-gpt2' }));
+    expect(listed.ocean).toMatchObject({ chain_id: 8996, nft_address: model.nftAddress, datatoken_address: model.datatokenAddress });
+    expect(listed.ocean.did).toMatch(/^did:op:[0-9a-f]{64}$/);
+    expect(listed.ocean.tx_hashes.create).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(await t.app.ocean!.client.readWeightsSha256(model.nftAddress!)).toBe(model.weightsSha256);
+  });
+});
+
+describe('every job is ordered and validated', () => {
+  it('runs a job paid by its own startOrder, which validates on chain', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const job = json(await infer(headers));
+    expect(job.status).toBe('succeeded');
+    expect(job.order).toMatchObject({ chain_id: 8996, tx_hash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    const check = await t.app.ocean!.client.validateOrder({
+      txHash: job.order.tx_hash,
+      datatokenAddress: model.datatokenAddress!,
+      expectedConsumer: t.app.ocean!.consumerAddress,
+      serviceIndex: 0,
+      providerAddress: t.app.ocean!.client.providerAddress,
+      validitySeconds: model.serviceTimeout!,
+    });
+    expect(check.ok).toBe(true);
+  });
+
+  it('50 concurrent jobs from one wallet all get their own valid order', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 10_000_000 });
+    const answers = await Promise.all(Array.from({ length: 50 }, () => infer(headers, {}, 1)));
+    const jobs = answers.map(json);
+    expect(jobs.filter((j) => j.status === 'succeeded')).toHaveLength(50);
+    expect(new Set(jobs.map((j) => j.order.tx_hash)).size).toBe(50);
+  });
+
+  it('refuses forged, non-order, wrong-datatoken, wrong-consumer and expired orders, charging nothing', async () => {
+    await stopWorker(worker);
+    worker = undefined;
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const submitted = [];
+    for (let i = 0; i < 5; i++) submitted.push(json(await infer(headers, { prefer: 'respond-async' })));
+    expect(submitted.every((j) => j.status === 'queued' && j.order)).toBe(true);
+
+    // A second model's datatoken, and an order placed by a wallet that is not the gateway's.
+    const other = await t.app.ocean!.ensurePublished(t.app.db, await registerTinyModel(t, 'other-model'));
+    const wrongDatatoken = (await t.app.ocean!.orderFor(other)).order.txHash;
+    const stranger = createOceanClient({ ...ocean.config, consumerPrivateKey: ocean.chain.accounts[3].privateKey });
+    const wrongConsumer = (
+      await stranger.orders.placeOrder({ datatokenAddress: model.datatokenAddress!, serviceId: model.serviceId!, serviceIndex: 0 })
+    ).txHash;
+    stranger.close();
+    const swaps: [string, string][] = [
+      [submitted[0].id, `0x${randomBytes(32).toString('hex')}`],
+      [submitted[1].id, model.publishTxHashes!.setMetadata],
+      [submitted[2].id, wrongDatatoken],
+      [submitted[3].id, wrongConsumer],
+    ];
+    for (const [id, tx] of swaps) await t.app.db.execute(sql`UPDATE jobs SET order_tx_hash = ${tx} WHERE id = ${id}`);
+    // The fifth keeps its genuine order, but the service window passes before any worker runs it.
+    await ocean.chain.request('evm_increaseTime', [model.serviceTimeout! + 60]);
+    await ocean.chain.request('evm_mine', []);
+
+    worker = await startWorker(t, workerEnv());
+    const finals = await Promise.all(
+      submitted.map((j) => eventually(async () => {
+        const now = await getJob(headers, j.id);
+        return now.status !== 'queued' && now.status !== 'running' ? now : null;
+      })),
+    );
+    expect(finals.map((j) => j.status)).toEqual(['failed', 'failed', 'failed', 'failed', 'failed']);
+    expect(finals.map((j) => j.error.code)).toEqual(Array(5).fill('invalid_order'));
+    expect(finals.map((j) => j.error.message.split(':')[0])).toEqual(['not_found', 'not_found', 'wrong_datatoken', 'wrong_consumer', 'expired']);
+    expect(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers }))).toMatchObject({ balance: 1_000_000, held: 0 });
+  });
+
+  it('loses nothing when the chain stops: ordering fails and releases, validation waits and retries', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    await stopWorker(worker);
+    worker = undefined;
+    const ordered = json(await infer(headers, { prefer: 'respond-async' }));
+    expect(ordered.order).not.toBeNull();
+
+    await ocean.chain.pauseRpc();
+    try {
+      const unordered = json(await infer(headers));
+      expect(unordered).toMatchObject({ status: 'failed', cost: 0, error: { code: 'order_failed' } });
+      worker = await startWorker(t, workerEnv());
+      // The worker cannot reach the chain to validate: the job waits and retries with backoff.
+      await eventually(async () => (await getJob(headers, ordered.id)).attempts >= 2, 30_000);
+      expect((await getJob(headers, ordered.id)).status).toBe('running');
+    } finally {
+      await ocean.chain.resumeRpc();
+    }
+    const done = await eventually(async () => {
+      const j = await getJob(headers, ordered.id);
+      return j.status === 'succeeded' ? j : null;
+    }, 60_000);
+    expect(done.cost).toBeGreaterThan(0);
+    expect(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers }))).toMatchObject({
+      balance: 1_000_000 - done.cost,
+      held: 0,
+    });
+  });
+});

@@ -1,25 +1,28 @@
 // `npm run chain`: a local chain with Ocean's contracts for development, until Ctrl-C.
 // Each start is a fresh chain: the address file is rewritten, the wallets file's keys are kept and
 // re-funded, and models must be published again.
-import { describeChainConfig, readOceanChainSettings } from '../src/ocean/chain-config.js';
+import { loadConfig } from '../src/config/config.js';
+import { describeChainConfig } from '../src/ocean/chain-config.js';
 import { startEmbeddedOcean } from '../src/ocean/embedded-ocean.js';
 import { OceanError } from '../src/ocean/ocean-error.js';
 
 async function main() {
-  const settings = readOceanChainSettings({ ...process.env, OCEAN_RPC_URL: '' });
-  if (settings.mode !== 'embedded') throw new Error('unreachable');
+  // Same variables as the gateway's embedded chain: CHAIN_PORT, CHAIN_BLOCK_INTERVAL_MS, POSTHUMAN_DATA_DIR;
+  // CHAIN_HOST=0.0.0.0 to serve other containers.
+  const config = loadConfig();
+  const interval = config.chain.blockIntervalMs;
   const started = Date.now();
   const ocean = await startEmbeddedOcean({
-    dataDir: settings.dataDir,
-    host: settings.host,
-    port: settings.port,
-    intervalMiningMs: settings.intervalMiningMs,
-    serviceEndpoint: settings.serviceEndpoint,
+    dataDir: config.dataDir,
+    host: process.env.CHAIN_HOST || '127.0.0.1',
+    port: config.chain.port,
+    intervalMiningMs: interval,
+    serviceEndpoint: config.publicBaseUrl ?? `http://${config.host}:${config.port}`,
   });
   const summary = describeChainConfig(ocean.config);
   console.log(`chain ready in ${Date.now() - started} ms`);
-  console.log(`RPC URL        ${ocean.chain.rpcUrl}  (chain id ${ocean.chain.chainId})`);
-  console.log(`mining         ${settings.intervalMiningMs > 0 ? `a block every ${settings.intervalMiningMs} ms` : 'automine'}`);
+  console.log(`CHAIN_RPC_URL=${ocean.chain.rpcUrl}  (chain id ${ocean.chain.chainId}; give it to the gateway and workers)`);
+  console.log(`mining         ${interval > 0 ? `a block every ${interval} ms` : 'automine'}`);
   console.log(`address file   ${ocean.addressFile}  (ADDRESS_FILE for ocean.js)`);
   console.log(`wallets file   ${ocean.walletFile}  (mode 0600; keys are not printed)`);
   console.log(`consumer       ${summary.consumer}`);

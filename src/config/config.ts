@@ -16,6 +16,8 @@ export interface Config {
   /** Operator bearer token; absent = generated under dataDir on first start. */
   operatorToken: string | undefined;
   bodyLimitBytes: number;
+  /** Largest model archive POST /v1/models accepts. */
+  modelUploadLimitBytes: number;
   publicBaseUrl: string | undefined;
   jobs: {
     /** Queued jobs beyond this answer 503 with Retry-After instead of growing memory. */
@@ -118,6 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix,
     operatorToken,
     bodyLimitBytes: readInt(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
+    modelUploadLimitBytes: readInt(env, 'MODEL_UPLOAD_LIMIT_BYTES', 512 * 1_048_576, 1_048_576, 64 * 1024 * 1_048_576),
     publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']),
     jobs: {
       maxQueueDepth: readInt(env, 'QUEUE_MAX_DEPTH', 1000, 1, 1_000_000),

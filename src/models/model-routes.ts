@@ -2,7 +2,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { notFound } from '../errors/app-error.js';
-import { errorResponses, MicroCreditsOut } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS, MicroCreditsOut, OPERATOR_AUTH_ERRORS } from '../http/schemas.js';
+import { keyPrincipal } from '../plugins/auth.js';
+import { publishModelFolder, unpackModelArchive } from './model-publishing.js';
 import type { ModelRow } from './model-repository.js';
 
 const ModelSchema = Type.Object({
@@ -62,7 +64,98 @@ function modelView(m: ModelRow) {
   };
 }
 
+const PublishQuery = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'The new model id (slug)' }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    price_per_job: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per job' }),
+    price_per_1k_tokens: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per 1,000 tokens' }),
+  },
+  { additionalProperties: false },
+);
+
+const ARCHIVE_TYPES = ['application/gzip', 'application/x-gzip', 'application/x-tar+gzip'];
+
 const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const uploadLimit = app.config.modelUploadLimitBytes;
+  // Only these routes take archives; elsewhere a gzip body stays a 415.
+  app.addContentTypeParser(ARCHIVE_TYPES, { parseAs: 'buffer', bodyLimit: uploadLimit }, (_req, body, done) => done(null, body));
+  const publishDeps = () => ({ db: app.db, dataDir: app.config.dataDir, ocean: app.ocean });
+
+  app.post(
+    '/v1/models',
+    {
+      bodyLimit: uploadLimit,
+      config: { auth: 'key', scope: 'publish' },
+      schema: {
+        operationId: 'publishModel',
+        tags: ['models'],
+        summary: 'Publish a model: upload its folder as a .tar.gz',
+        description:
+          'The archive holds a GPT-2-family ONNX model folder (config.json and onnx/model.onnx, as an Optimum export ' +
+          'or `npm run model:tiny` writes). The weights are validated and stored by sha256, registered with the ' +
+          "caller's account as owner (75% of each job's price goes to it), and published on chain as an Ocean " +
+          'compute-only asset: data NFT + datatoken + DDO whose compute service trusts only the marketplace runtime, ' +
+          'with the weights sha256 in the metadata and as ERC725 data on the NFT. Weights are never served back.',
+        security: [{ apiKey: [] }],
+        consumes: ARCHIVE_TYPES,
+        querystring: PublishQuery,
+        body: Type.Unsafe<Buffer>({ description: 'The model folder as a .tar.gz archive' }),
+        response: { 201: ModelSchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS, 409]) },
+      },
+    },
+    async (request, reply) => {
+      const { accountId } = keyPrincipal(request);
+      const q = request.query;
+      const archive = await unpackModelArchive(request.body, app.config.dataDir);
+      try {
+        const model = await publishModelFolder(publishDeps(), archive.dir, {
+          id: q.id,
+          name: q.name,
+          pricePerJob: BigInt(q.price_per_job),
+          pricePer1kTokens: BigInt(q.price_per_1k_tokens),
+          ownerAccountId: accountId,
+        });
+        return reply.code(201).send(modelView(model));
+      } finally {
+        await archive.cleanup();
+      }
+    },
+  );
+
+  app.post(
+    '/v1/admin/models',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        operationId: 'publishModelFromPath',
+        tags: ['admin'],
+        summary: 'Publish a model folder that is on the gateway machine',
+        security: [{ operatorToken: [] }],
+        body: Type.Object(
+          {
+            ...PublishQuery.properties,
+            path: Type.String({ minLength: 1, maxLength: 4096, description: 'Absolute path of the model folder' }),
+            owner_account_id: Type.Optional(Type.String({ format: 'uuid' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: ModelSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, ...BODY_ERRORS, 409]) },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const model = await publishModelFolder(publishDeps(), b.path, {
+        id: b.id,
+        name: b.name,
+        pricePerJob: BigInt(b.price_per_job),
+        pricePer1kTokens: BigInt(b.price_per_1k_tokens),
+        ownerAccountId: b.owner_account_id ?? null,
+      });
+      return reply.code(201).send(modelView(model));
+    },
+  );
+
   app.get(
     '/v1/models',
     {

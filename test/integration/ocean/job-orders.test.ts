@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { create } from 'tar';
+import { buildTinyModel } from '../../../src/runtime/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRow } from '../../../src/models/model-repository.js';
 import { createOceanClient } from '../../../src/ocean/ocean-client.js';
@@ -20,6 +22,11 @@ let worker: RunningProcess | undefined;
 const dataDir = mkdtempSync(join(tmpdir(), 'posthuman-ocean-jobs-'));
 
 const json = (res: { body: string }) => JSON.parse(res.body);
+async function streamToBuffer(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
 const workerEnv = () => ({ CHAIN: 'on', CHAIN_RPC_URL: ocean.chain.rpcUrl, WORKER_CONCURRENCY: '32' });
 
 beforeAll(async () => {
@@ -56,6 +63,45 @@ describe('models as Ocean assets', () => {
     expect(listed.ocean.did).toMatch(/^did:op:[0-9a-f]{64}$/);
     expect(listed.ocean.tx_hashes.create).toMatch(/^0x[0-9a-f]{64}$/);
     expect(await t.app.ocean!.client.readWeightsSha256(model.nftAddress!)).toBe(model.weightsSha256);
+  });
+});
+
+describe('POST /v1/models', () => {
+  it('publishes an uploaded model folder as an Ocean asset owned by the caller, who then earns from its jobs', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'posthuman-upload-'));
+    await buildTinyModel(join(folder, 'my-model'), { seed: 9 });
+    const archive = await streamToBuffer(create({ gzip: true, cwd: folder }, ['my-model']));
+    const provider = await createFundedAccount(t, { scopes: ['publish'] });
+    const upload = (headers: Record<string, string>, query: string, payload: Buffer) =>
+      t.app.inject({ method: 'POST', url: `/v1/models?${query}`, headers: { ...headers, 'content-type': 'application/gzip' }, payload });
+
+    const res = await upload(provider.headers, 'id=community-7&price_per_job=500&price_per_1k_tokens=100', archive);
+    expect(res.statusCode).toBe(201);
+    const published = json(res);
+    expect(published).toMatchObject({ id: 'community-7', owner_account_id: provider.account.id, pricing: { per_job: 500 } });
+    expect(published.ocean.did).toMatch(/^did:op:/);
+    expect(await t.app.ocean!.client.readWeightsSha256(published.ocean.nft_address)).toBe(published.weights_sha256);
+
+    expect((await upload(provider.headers, 'id=community-7&price_per_job=1&price_per_1k_tokens=1', archive)).statusCode).toBe(409);
+    const junk = await upload(provider.headers, 'id=junk&price_per_job=1&price_per_1k_tokens=1', Buffer.from('not a tarball'));
+    expect(junk.statusCode).toBe(400);
+    const consumer = await createFundedAccount(t, { credits: 1_000_000, scopes: ['infer'] });
+    expect((await upload(consumer.headers, 'id=nope&price_per_job=1&price_per_1k_tokens=1', archive)).statusCode).toBe(403);
+
+    const job = json(
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/infer',
+        headers: consumer.headers,
+        payload: { model: 'community-7', input: 'hello', parameters: { max_new_tokens: 2 } },
+      }),
+    );
+    expect(job).toMatchObject({ status: 'succeeded', order: { chain_id: 8996 } });
+    const earnings = (await t.app.db.execute(
+      sql`SELECT balance::text AS b FROM ledger_books WHERE account_id = ${provider.account.id} AND kind = 'earnings'`,
+    )) as unknown as { rows: { b: string }[] };
+    // 75% of the price, rounded down; the marketplace keeps the rest.
+    expect(BigInt(earnings.rows[0].b)).toBe((BigInt(job.cost) * 7_500n) / 10_000n);
   });
 });
 

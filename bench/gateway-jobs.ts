@@ -1,83 +1,24 @@
 // Gateway benchmarks for /v1/infer: (a) runtime called directly vs through the gateway, (b)
 // throughput at concurrency 1/4/16 with and without batching, (c) gateway overhead (end-to-end
 // latency minus the worker's compute time). Real Postgres, Redis (BullMQ) and HTTP on loopback;
-// the queue consumers run in the gateway process. Prints tables; never fails on a time.
-import { randomBytes } from 'node:crypto';
+// the queue consumers run in the gateway process; no chain (CHAIN=off) to isolate the job path.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config/config.js';
-import { openDatabase } from '../src/db/database.js';
-import { DEFAULT_MODEL_PRICES, registerModel } from '../src/models/model-registration.js';
-import { connectRedis } from '../src/redis/connect-redis.js';
 import { buildTinyModel, createInferenceEngine } from '../src/runtime/index.js';
+import { type InferSample, percentile as pct, scratchDatabase, startBenchGateway } from './bench-setup.js';
 
-const ADMIN = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NEW_TOKENS = 48;
 const PROMPTS = ['The quick brown fox', 'Once upon a time', 'In the beginning', 'Hello, my name is', 'The weather today is', 'Transformers are', 'A long time ago', 'def main():'];
-
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const admin = async (q: string) => {
-  const c = new pg.Client({ connectionString: ADMIN });
-  await c.connect();
-  try {
-    await c.query(q);
-  } finally {
-    await c.end();
-  }
-};
 
 const work = await mkdtemp(join(tmpdir(), 'gateway-bench-'));
 const modelDir = join(work, 'model');
 await buildTinyModel(modelDir);
-const dbName = `ph_bench_${randomBytes(4).toString('hex')}`;
-await admin(`CREATE DATABASE ${dbName}`);
-const dbUrl = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
+const db = await scratchDatabase();
 
-async function startGateway(batchMax: number) {
-  const prefix = `bench:${randomBytes(4).toString('hex')}`;
-  const token = randomBytes(24).toString('hex');
-  const config = loadConfig({
-    DATABASE_URL: dbUrl, REDIS_URL: REDIS, REDIS_PREFIX: prefix, POSTHUMAN_OPERATOR_TOKEN: token,
-    POSTHUMAN_DATA_DIR: join(work, 'data'), LOG_LEVEL: 'warn', WORKER_IN_PROCESS: 'true', WORKER_CONCURRENCY: '32',
-    WORKER_THREADS: '2', BATCH_MAX: String(batchMax), BATCH_WAIT_MS: '5', PORT: '0',
-  });
-  const database = await openDatabase({ databaseUrl: dbUrl, dataDir: config.dataDir, poolMax: 20 });
-  await database.migrate();
-  await registerModel(database.db, config.dataDir, { id: 'tiny-gpt2', sourceDir: modelDir, ...DEFAULT_MODEL_PRICES });
-  const redis = await connectRedis(REDIS);
-  const app = await buildApp({ config, database, redis, operatorToken: token, logger: false });
-  const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  const op = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const account = (await (await fetch(`${base}/v1/admin/accounts`, { method: 'POST', headers: op, body: '{"name":"bench"}' })).json()) as { id: string };
-  await fetch(`${base}/v1/admin/accounts/${account.id}/credits`, { method: 'POST', headers: op, body: '{"amount":1000000000000,"reason":"bench"}' });
-  const { key } = (await (await fetch(`${base}/v1/admin/accounts/${account.id}/keys`, { method: 'POST', headers: op, body: '{}' })).json()) as { key: string };
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-  const infer = async (input: string) => {
-    const started = performance.now();
-    const res = await fetch(`${base}/v1/infer`, { method: 'POST', headers, body: JSON.stringify({ model: 'tiny-gpt2', input, parameters: { max_new_tokens: NEW_TOKENS } }) });
-    const job = (await res.json()) as { status: string; usage: { output_tokens: number }; compute_ms: number };
-    if (job.status !== 'succeeded') throw new Error(`job ${job.status}`);
-    return { ms: performance.now() - started, tokens: job.usage.output_tokens, computeMs: job.compute_ms };
-  };
-  return {
-    infer,
-    async close() {
-      await app.close();
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
-      await database.close();
-    },
-  };
-}
-
-async function load(infer: (i: string) => Promise<{ ms: number; tokens: number; computeMs: number }>, concurrency: number, total: number) {
+async function load(infer: (i: string) => Promise<InferSample>, concurrency: number, total: number) {
   let next = 0;
-  const samples: { ms: number; tokens: number; computeMs: number }[] = [];
+  const samples: InferSample[] = [];
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -88,7 +29,7 @@ async function load(infer: (i: string) => Promise<{ ms: number; tokens: number; 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { samples, tokensPerSecond: samples.reduce((s, x) => s + x.tokens, 0) / seconds, requestsPerSecond: samples.length / seconds };
+  return { samples, tokensPerSecond: samples.reduce((s, x) => s + x.tokens, 0) / seconds };
 }
 
 try {
@@ -103,9 +44,16 @@ try {
 
   const results: Record<string, Awaited<ReturnType<typeof load>>> = {};
   for (const batchMax of [8, 1]) {
-    const gw = await startGateway(batchMax);
-    await load(gw.infer, 4, 8); // warm-up: engine load, JIT, connections
-    for (const c of [1, 4, 16]) results[`${batchMax}:${c}`] = await load(gw.infer, c, c === 1 ? 16 : 48);
+    const gw = await startBenchGateway({
+      dbUrl: db.url,
+      workDir: work,
+      modelDir,
+      redis: true,
+      env: { WORKER_CONCURRENCY: '32', WORKER_THREADS: '2', BATCH_MAX: String(batchMax), BATCH_WAIT_MS: '5' },
+    });
+    const infer = (input: string) => gw.infer(input, NEW_TOKENS);
+    await load(infer, 4, 8); // warm-up: engine load, JIT, connections
+    for (const c of [1, 4, 16]) results[`${batchMax}:${c}`] = await load(infer, c, c === 1 ? 16 : 48);
     await gw.close();
   }
   const viaGateway = results['8:1'].tokensPerSecond;
@@ -131,6 +79,6 @@ try {
     console.log(`| ${c} | ${pct(e2e, 50).toFixed(1)} | ${pct(e2e, 99).toFixed(1)} | ${pct(over, 50).toFixed(1)} | ${pct(over, 99).toFixed(1)} |`);
   }
 } finally {
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await db.drop();
   await rm(work, { recursive: true, force: true });
 }

@@ -13,7 +13,10 @@ import { setUpChain } from './ocean/chain-setup.js';
 async function publishRegistry(app: App): Promise<number> {
   if (!app.ocean) return 0;
   const models = await app.modelRepository.list();
-  for (const model of models) app.ocean.warm(await app.ocean.ensurePublished(app.db, model));
+  for (const model of models) {
+    const published = await app.ocean.ensurePublished(app.db, model);
+    app.ocean.warm(published).catch((err) => app.log.warn({ err, model: model.id }, 'warming the order pool failed'));
+  }
   return models.length;
 }
 

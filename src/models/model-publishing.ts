@@ -54,6 +54,6 @@ export async function publishModelFolder(
   }
   if (!deps.ocean) return row;
   const published = await deps.ocean.ensurePublished(deps.db, row);
-  deps.ocean.warm(published);
+  void deps.ocean.warm(published).catch(() => {});
   return published;
 }

@@ -32,8 +32,8 @@ export interface GatewayOcean {
   ensurePublished(db: DbOrTx, model: ModelRow): Promise<ModelRow>;
   /** An order paying for one job of this model (from the pool when one is ready). */
   orderFor(model: ModelRow): Promise<PooledOrder>;
-  /** Starts filling the pool for a model in the background. */
-  warm(model: ModelRow): void;
+  /** Fills the model's order pool; resolves when it is full (callers may leave it running). */
+  warm(model: ModelRow): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,8 +91,8 @@ export function createGatewayOcean(config: OceanChainConfig, options: { poolSize
       return row;
     },
     orderFor: (model) => pool.acquire(target(model)),
-    warm(model) {
-      if (options.poolSize > 0) void pool.warm(target(model), options.poolSize).catch(() => {});
+    async warm(model) {
+      if (options.poolSize > 0) await pool.warm(target(model), options.poolSize);
     },
     async close() {
       await pool.close();

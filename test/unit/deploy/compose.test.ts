@@ -22,7 +22,7 @@ const testEnv = { POSTHUMAN_OPERATOR_TOKEN: 'x'.repeat(32), POSTGRES_PASSWORD: '
 const config = interpolate(raw, testEnv);
 const validate = createComposeValidator();
 const services = config.services;
-const appServices = ['migrate', 'gateway', 'worker'];
+const appServices = ['chain', 'migrate', 'gateway', 'worker'];
 
 function service(name: string): ComposeService {
   const found = services[name];
@@ -105,6 +105,7 @@ describe('services', () => {
     expect(commandOf('migrate')).toBe('node dist/cli.js migrate');
     expect(commandOf('gateway')).toBe('node dist/server.js');
     expect(commandOf('worker')).toBe('node dist/worker.js');
+    expect(commandOf('chain')).toBe('node dist/chain.js');
   });
 
   it('publishes the gateway on 8080 and runs two workers', () => {
@@ -166,6 +167,9 @@ describe('startup order', () => {
       const deps = dependenciesOf(service(name));
       expect(deps.get('migrate'), name).toBe('service_completed_successfully');
       expect(deps.get('redis'), name).toBe('service_healthy');
+      // Both order or validate on the chain; its addresses and wallets are in the shared /data.
+      expect(deps.get('chain'), name).toBe('service_healthy');
+      expect((service(name).environment as Record<string, string>).CHAIN_RPC_URL).toContain('chain:8545');
     }
     expect(service('migrate').restart ?? 'no').toBe('no');
   });

@@ -1,10 +1,10 @@
 // `npm run chain`: a local chain with Ocean's contracts for development, until Ctrl-C.
 // Each start is a fresh chain: the address file is rewritten, the wallets file's keys are kept and
 // re-funded, and models must be published again.
-import { loadConfig } from '../src/config/config.js';
-import { describeChainConfig } from '../src/ocean/chain-config.js';
-import { startEmbeddedOcean } from '../src/ocean/embedded-ocean.js';
-import { OceanError } from '../src/ocean/ocean-error.js';
+import { loadConfig } from './config/config.js';
+import { describeChainConfig } from './ocean/chain-config.js';
+import { startEmbeddedOcean } from './ocean/embedded-ocean.js';
+import { OceanError } from './ocean/ocean-error.js';
 
 async function main() {
   // Same variables as the gateway's embedded chain: CHAIN_PORT, CHAIN_BLOCK_INTERVAL_MS, POSTHUMAN_DATA_DIR;

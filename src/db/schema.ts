@@ -4,3 +4,4 @@ export * from '../credits/ledger-schema.js';
 export * from '../http/idempotency-schema.js';
 export * from '../jobs/jobs-schema.js';
 export * from '../models/models-schema.js';
+export * from '../receipts/receipts-schema.js';

@@ -9,6 +9,7 @@ import type { Db, DbOrTx } from '../db/database.js';
 import { inTransaction } from './db-transaction.js';
 import { signingKeys } from './receipts-schema.js';
 import {
+  assertWorkerName,
   createJwsSigner,
   generateSigningKey,
   isValidKid,
@@ -98,6 +99,7 @@ export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): Ke
   async function loadOrCreate(purpose: KeyPurpose, name?: string): Promise<JwsSigner> {
     if (purpose === 'worker' && name === undefined) throw new TypeError('a worker key needs the worker name');
     if (purpose === 'gateway' && name !== undefined) throw new TypeError('gateway keys take no name');
+    if (name !== undefined) assertWorkerName(name);
     return inTransaction(db, async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
       const candidates = await tx
@@ -121,34 +123,38 @@ export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): Ke
     });
   }
 
-  return {
-    ensureActive(purpose, name) {
-      const key = slot(purpose, name);
-      let signer = active.get(key);
-      if (!signer) {
-        signer = loadOrCreate(purpose, name);
-        active.set(key, signer);
-        signer.catch(() => active.delete(key));
-      }
-      return signer;
-    },
+  function ensureActive(purpose: KeyPurpose, name?: string): Promise<JwsSigner> {
+    const key = slot(purpose, name);
+    let signer = active.get(key);
+    if (!signer) {
+      signer = loadOrCreate(purpose, name);
+      active.set(key, signer);
+      signer.catch(() => active.delete(key));
+    }
+    return signer;
+  }
 
-    async rotate(purpose, name) {
-      const current = await this.ensureActive(purpose, name);
-      const next = inTransaction(db, async (tx) => {
-        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
-        const [retired] = await tx
-          .update(signingKeys)
-          .set({ retiredAt: new Date() })
-          .where(and(eq(signingKeys.kid, current.kid), isNull(signingKeys.retiredAt)))
-          .returning({ kid: signingKeys.kid });
-        if (!retired) throw new Error(`key ${current.kid} was already retired; reload before rotating again`);
-        return register(tx, purpose, name);
-      });
-      active.set(slot(purpose, name), next);
-      next.catch(() => active.delete(slot(purpose, name)));
-      return next;
-    },
+  async function rotate(purpose: KeyPurpose, name?: string): Promise<JwsSigner> {
+    const current = await ensureActive(purpose, name);
+    const next = inTransaction(db, async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
+      const [retired] = await tx
+        .update(signingKeys)
+        .set({ retiredAt: new Date() })
+        .where(and(eq(signingKeys.kid, current.kid), isNull(signingKeys.retiredAt)))
+        .returning({ kid: signingKeys.kid });
+      if (!retired) throw new Error(`key ${current.kid} was already retired; reload before rotating again`);
+      return register(tx, purpose, name);
+    });
+    const key = slot(purpose, name);
+    active.set(key, next);
+    next.catch(() => active.delete(key));
+    return next;
+  }
+
+  return {
+    ensureActive,
+    rotate,
 
     async jwks(on = db) {
       const rows = await on

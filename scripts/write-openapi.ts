@@ -16,10 +16,11 @@ const noDatabase: Database = {
 
 const out = resolve(process.argv[2] ?? 'openapi/openapi.json');
 const app = await buildApp({
-  config: loadConfig({ LOG_LEVEL: 'silent' }),
+  config: loadConfig({ LOG_LEVEL: 'silent', WORKER_IN_PROCESS: 'false', CHAIN: 'off' }),
   database: noDatabase,
   redis: null,
   operatorToken: 'openapi-generation-only-not-a-secret',
+  documentOnly: true,
 });
 await app.ready();
 mkdirSync(dirname(out), { recursive: true });

@@ -14,6 +14,8 @@ import jobRoutes from './jobs/job-routes.js';
 import modelRoutes from './models/model-routes.js';
 import healthRoutes from './ops/health-routes.js';
 import jobs from './plugins/jobs.js';
+import receipts from './plugins/receipts.js';
+import receiptRoutes from './receipts/receipt-routes.js';
 import auth from './plugins/auth.js';
 import metrics from './plugins/metrics.js';
 import responseContract from './plugins/response-contract.js';
@@ -34,6 +36,8 @@ export interface AppDependencies {
   /** The chain jobs are ordered on; null runs jobs without orders (CHAIN=off). */
   chain?: ChainSetup | null;
   logger?: FastifyServerOptions['logger'];
+  /** Build only to describe the API (the OpenAPI writer): no keys are loaded, nothing is signed. */
+  documentOnly?: boolean;
   /** Record responses whose status the route does not declare (tests turn this on). */
   checkResponseContract?: boolean;
 }
@@ -68,6 +72,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(metrics);
   await app.register(auth, { operatorToken: deps.operatorToken });
   await app.register(jobs, { chain: deps.chain ?? null });
+  await app.register(receipts, { documentOnly: deps.documentOnly });
   if (deps.checkResponseContract) await app.register(responseContract);
   await app.register(swagger);
 
@@ -76,6 +81,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(accountRoutes);
   await app.register(modelRoutes);
   await app.register(jobRoutes);
+  await app.register(receiptRoutes);
   return app;
 }
 

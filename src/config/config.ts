@@ -25,6 +25,12 @@ export interface Config {
     /** How long POST /v1/infer and /v1/evaluate wait for the answer before a 202. */
     syncTimeoutMs: number;
   };
+  receipts: {
+    /** `off` skips receipts and the log (only to measure their cost in benchmarks). */
+    enabled: boolean;
+    /** How often the gateway anchors a new tree head on chain (0 = only on request). */
+    anchorIntervalMs: number;
+  };
   chain: {
     /** `off` runs jobs without Ocean orders (development only); `on` orders and validates every job. */
     enabled: boolean;
@@ -125,6 +131,10 @@ export function loadConfig(env: Env = process.env): Config {
     jobs: {
       maxQueueDepth: readInt(env, 'QUEUE_MAX_DEPTH', 1000, 1, 1_000_000),
       syncTimeoutMs: readInt(env, 'SYNC_TIMEOUT_MS', 30_000, 0, 600_000),
+    },
+    receipts: {
+      enabled: readEnum(env, 'RECEIPTS', ['on', 'off'] as const, 'on') === 'on',
+      anchorIntervalMs: readInt(env, 'ANCHOR_INTERVAL_MS', 60_000, 0, 86_400_000),
     },
     chain: {
       enabled: readEnum(env, 'CHAIN', ['on', 'off'] as const, 'on') === 'on',

@@ -12,6 +12,7 @@ import { type createMemoryQueue, type JobQueue, startBullmqConsumers } from './j
 import { startReconciler } from './job-reconciler.js';
 import { createJobRunner } from './job-runner.js';
 import type { JobOrderChecker } from '../ocean/job-order-check.js';
+import { createWorkerReceipts } from '../receipts/worker-receipts.js';
 
 export interface ConsumerDeps {
   config: Config;
@@ -33,6 +34,9 @@ export async function startConsumers(deps: ConsumerDeps) {
     batchMax: config.worker.batchMax,
     batchWaitMs: config.worker.batchWaitMs,
   });
+  const receipts = config.receipts.enabled
+    ? await createWorkerReceipts({ db: deps.db, dataDir: config.dataDir, workerId: config.worker.id })
+    : null;
   const handlers = assertHandlers(
     createJobRunner({
       db: deps.db,
@@ -43,6 +47,7 @@ export async function startConsumers(deps: ConsumerDeps) {
       log: deps.log,
       faultStartDelayMs: config.worker.faultStartDelayMs,
       orders: deps.orders,
+      receipts,
     }),
   );
   let consumer: { close(): Promise<void> };

@@ -11,6 +11,7 @@ import type { Submission } from './job-service.js';
 import { FINAL_STATUSES, type JobRow } from './job-repository.js';
 import { streamJob } from './job-stream.js';
 import { JobSchema, jobView } from './job-views.js';
+import { receiptsForJobs } from '../receipts/receipt-lookup.js';
 
 const security = [{ apiKey: [] }];
 const JobHeaders = Type.Object({
@@ -30,13 +31,18 @@ const jobResponses = (sse: boolean) => ({
 });
 
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  async function viewWithReceipt(job: JobRow) {
+    const found = job.status === 'succeeded' ? await receiptsForJobs(app.db, [job.id]) : new Map();
+    return jobView(job, found.get(job.id));
+  }
+
   async function answer(request: FastifyRequest, reply: FastifyReply, job: JobRow, stream: boolean) {
     reply.header('Location', `/v1/jobs/${job.id}`);
     if (stream) return streamJob(reply, { db: app.db, events: app.jobEvents }, job.id);
     const async = /respond-async/i.test(String(request.headers.prefer ?? ''));
     const latest = async ? job : await app.jobService.waitFor(job, app.config.jobs.syncTimeoutMs);
     const final = FINAL_STATUSES.includes(latest.status);
-    return reply.code(final ? 200 : 202).type('application/json').send(jobView(latest));
+    return reply.code(final ? 200 : 202).type('application/json').send(await viewWithReceipt(latest));
   }
 
   async function submit(request: FastifyRequest, reply: FastifyReply, submission: Submission, body: unknown, stream: boolean) {
@@ -134,7 +140,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const job = await app.jobService.get(keyPrincipal(request).accountId, request.params.id);
       if (!job) throw notFound('job');
-      return jobView(job);
+      return viewWithReceipt(job);
     },
   );
 
@@ -156,7 +162,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         limit: request.query.limit ?? 50,
         cursor: request.query.cursor,
       });
-      return { data: page.data.map(jobView), next_cursor: page.nextCursor };
+      const found = await receiptsForJobs(app.db, page.data.map((j) => j.id));
+      return { data: page.data.map((j) => jobView(j, found.get(j.id))), next_cursor: page.nextCursor };
     },
   );
 

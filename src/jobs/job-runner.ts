@@ -17,6 +17,7 @@ import { createJobRepository, type JobRow } from './job-repository.js';
 import type { EvaluateRequest, InferRequest } from './job-requests.js';
 import type { JobKind, JobStatus } from './jobs-schema.js';
 import type { JobOrderChecker } from '../ocean/job-order-check.js';
+import type { WorkerReceipts } from '../receipts/worker-receipts.js';
 
 export interface JobRunnerDeps {
   db: Db;
@@ -28,6 +29,8 @@ export interface JobRunnerDeps {
   faultStartDelayMs?: number;
   /** Validates each job's Ocean order before running it; null runs jobs without orders (CHAIN=off). */
   orders: JobOrderChecker | null;
+  /** Signs and logs a receipt for every succeeded job; null with RECEIPTS=off (benchmarks only). */
+  receipts: WorkerReceipts | null;
 }
 
 /** A failure worth retrying (RPC down, order not attached yet); on the last attempt the job fails with its code. */
@@ -75,10 +78,11 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
   }
 
   /** Records the outcome and settles the hold in one transaction; a second settle changes nothing. */
-  async function settle(job: JobRow, s: Settlement) {
-    await deps.db.transaction(async (tx: Tx) => {
+  async function settle(job: JobRow, s: Settlement): Promise<JobRow | undefined> {
+    return deps.db.transaction(async (tx: Tx) => {
       const finished = await createJobRepository(tx).finish(job.id, ['running'], s);
-      if (!finished || !job.holdId) return; // another attempt or a cancel finished it first
+      if (!finished) return undefined; // another attempt or a cancel finished it first
+      if (!job.holdId) return finished;
       const [model] = await tx.select({ owner: models.ownerAccountId }).from(models).where(eq(models.id, job.modelId));
       const split = splitRevenue(s.cost, Boolean(model?.owner));
       const payees = [{ bookId: await ensureSystemBook(tx, 'marketplace'), amount: split.marketplace }];
@@ -86,6 +90,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
         payees.push({ bookId: (await ensureAccountBooks(tx, model.owner)).earnings, amount: split.owner });
       }
       await deps.ledger.settle({ holdId: job.holdId, capture: s.cost, payees }, tx);
+      return finished;
     });
   }
 
@@ -124,13 +129,18 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       const outcome = kind === 'infer' ? await runInfer(job, engine, abort.signal) : await runEvaluate(job, engine, abort.signal);
       const cost = jobCost(job, outcome.billedTokens);
       const capped = cost > job.maxCost ? job.maxCost : cost;
-      await settle(job, {
+      const finished = await settle(job, {
         status: outcome.status,
         result: outcome.result,
         outputTokens: outcome.outputTokens,
         computeMs: outcome.computeMs,
         cost: capped,
       });
+      // The receipt gets its own short transaction (the log's append lock is held until commit).
+      if (finished?.status === 'succeeded' && deps.receipts) {
+        // The job is settled: a receipt failure is logged, never a reason to run or charge again.
+        await deps.receipts.issueFor(finished, model, engine.info.runtime).catch((err) => log.error({ err }, 'issuing the receipt failed'));
+      }
       log.info({ status: outcome.status, cost: capped.toString(), computeMs: outcome.computeMs }, 'job finished');
     } catch (err) {
       if (err instanceof CancelledError) {

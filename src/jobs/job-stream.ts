@@ -5,6 +5,7 @@ import type { JobEvents } from './job-events.js';
 import { createJobRepository, FINAL_STATUSES } from './job-repository.js';
 import { jobView } from './job-views.js';
 import type { Db } from '../db/database.js';
+import { receiptsForJobs } from '../receipts/receipt-lookup.js';
 
 const jsonWithBigints = (value: unknown) =>
   JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
@@ -37,7 +38,8 @@ export async function streamJob(reply: FastifyReply, deps: { db: Db; events: Job
     const current = await repo.find(jobId);
     if (!current || !FINAL_STATUSES.includes(current.status)) await finished;
     const job = await repo.find(jobId);
-    if (job && !raw.destroyed) send('done', jobView(job));
+    const receipt = job ? (await receiptsForJobs(deps.db, [job.id])).get(job.id) : undefined;
+    if (job && !raw.destroyed) send('done', jobView(job, receipt));
   } finally {
     clearInterval(heartbeat);
     await unsubscribe();

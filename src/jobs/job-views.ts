@@ -31,6 +31,16 @@ export const JobSchema = Type.Object({
       { description: 'The Ocean order (startOrder transaction) that paid for this job' },
     ),
   ),
+  receipt: Nullable(
+    Type.Object(
+      {
+        id: Uuid,
+        log_index: Type.Integer(),
+        jws: Type.String({ description: 'The signed job-proof receipt (compact JWS); see GET /v1/receipts/{id}' }),
+      },
+      { description: 'Set once a succeeded job is signed and logged' },
+    ),
+  ),
   error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
   attempts: Type.Integer(),
   compute_ms: Nullable(Type.Integer()),
@@ -40,7 +50,13 @@ export const JobSchema = Type.Object({
   finished_at: Nullable(Type.String({ format: 'date-time' })),
 });
 
-export function jobView(job: JobRow) {
+export interface JobReceiptRef {
+  receiptId: string;
+  logIndex: number;
+  jws: string;
+}
+
+export function jobView(job: JobRow, receipt?: JobReceiptRef | null) {
   const result = (job.result ?? {}) as Record<string, unknown>;
   return {
     id: job.id,
@@ -56,6 +72,7 @@ export function jobView(job: JobRow) {
     cost: job.cost === null ? null : Number(job.cost),
     max_cost: job.maxCost,
     order: job.orderTxHash ? { chain_id: job.orderChainId ?? 0, tx_hash: job.orderTxHash } : null,
+    receipt: receipt ? { id: receipt.receiptId, log_index: receipt.logIndex, jws: receipt.jws } : null,
     error: job.error ?? null,
     attempts: job.attempts,
     compute_ms: job.computeMs,

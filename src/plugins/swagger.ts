@@ -40,6 +40,7 @@ export default fp(
           { name: 'account', description: 'The calling account: balance, ledger, keys' },
           { name: 'models', description: 'The model catalog' },
           { name: 'jobs', description: 'Inference and evaluation jobs' },
+          { name: 'receipts', description: 'Signed job receipts, signing keys, the transparency log' },
           { name: 'operations', description: 'Health, readiness, metrics' },
         ],
       },

@@ -1,0 +1,162 @@
+// Receipts and the transparency log over HTTP: JWKS, a receipt, signed tree heads, proofs, anchoring.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { and, eq } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { AppError, notFound } from '../errors/app-error.js';
+import { errorResponses, KEY_AUTH_ERRORS, OPERATOR_AUTH_ERRORS, Uuid } from '../http/schemas.js';
+import { jobs } from '../jobs/jobs-schema.js';
+import { keyPrincipal } from '../plugins/auth.js';
+import { ConsistencyProof, InclusionProof, JwksSchema, SignedTreeHead } from './log-types.js';
+import { decodeReceipt } from './receipt-signer.js';
+import { receipts } from './receipts-schema.js';
+
+export const ReceiptSchema = Type.Object({
+  id: Uuid,
+  job_id: Uuid,
+  log_index: Type.Integer(),
+  jws: Type.String({ description: 'Compact JWS (EdDSA) over the canonical JSON receipt; verify with /.well-known/jwks.json' }),
+  receipt: Type.Record(Type.String(), Type.Unknown(), { description: 'The decoded payload, for convenience' }),
+});
+
+const TreeHeadAnswer = Type.Object({
+  ...SignedTreeHead.properties,
+  ocean: Type.Union([
+    Type.Object(
+      {
+        chain_id: Type.Integer(),
+        consumer_address: Type.String({ description: 'The wallet that places every job order' }),
+        provider_address: Type.String({ description: "The workers' provider-fee signer" }),
+      },
+      { description: 'Identities a verifier checks orders against' },
+    ),
+    Type.Null(),
+  ]),
+});
+
+export function receiptView(row: { receiptId: string; jobId: string; logIndex: number; jws: string }) {
+  return { id: row.receiptId, job_id: row.jobId, log_index: row.logIndex, jws: row.jws, receipt: decodeReceipt(row.jws).payload };
+}
+
+const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const oceanInfo = () =>
+    app.ocean
+      ? { chain_id: app.ocean.chainId, consumer_address: app.ocean.consumerAddress, provider_address: app.ocean.client.providerAddress }
+      : null;
+
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getJwks',
+        tags: ['receipts'],
+        summary: 'Every receipt-signing public key, current and retired',
+        response: { 200: JwksSchema, ...errorResponses([]) },
+      },
+    },
+    async () => app.keyStore.jwks(),
+  );
+
+  app.get(
+    '/v1/receipts/:id',
+    {
+      config: { auth: 'key' },
+      schema: {
+        operationId: 'getReceipt',
+        tags: ['receipts'],
+        summary: "A receipt of one of this account's jobs",
+        security: [{ apiKey: [] }],
+        params: Type.Object({ id: Uuid }),
+        response: { 200: ReceiptSchema, ...errorResponses([...KEY_AUTH_ERRORS, 404]) },
+      },
+    },
+    async (request) => {
+      const { accountId } = keyPrincipal(request);
+      const [row] = await app.db
+        .select({ receiptId: receipts.receiptId, jobId: receipts.jobId, logIndex: receipts.logIndex, jws: receipts.jws })
+        .from(receipts)
+        .innerJoin(jobs, eq(jobs.id, receipts.jobId))
+        .where(and(eq(receipts.receiptId, request.params.id), eq(jobs.accountId, accountId)));
+      if (!row) throw notFound('receipt');
+      return receiptView(row);
+    },
+  );
+
+  app.get(
+    '/v1/log/tree-head',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getTreeHead',
+        tags: ['receipts'],
+        summary: 'The signed head of the transparency log, and its latest on-chain anchor',
+        description:
+          'The current head (signed by the gateway key). `anchor` is set when this exact head was anchored; ' +
+          '`latest_anchored` is the newest head whose root is on chain (ERC725 data of the log NFT).',
+        response: {
+          200: Type.Object({ ...TreeHeadAnswer.properties, latest_anchored: Type.Union([SignedTreeHead, Type.Null()]) }),
+          ...errorResponses([]),
+        },
+      },
+    },
+    async () => {
+      const head = await app.transparencyLog.treeHead();
+      const anchored = (await app.transparencyLog.latestAnchoredHead()) ?? null;
+      return { ...head, ocean: oceanInfo(), latest_anchored: anchored };
+    },
+  );
+
+  app.get(
+    '/v1/log/proof/inclusion',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getInclusionProof',
+        tags: ['receipts'],
+        summary: "A receipt's inclusion proof (RFC 6962) against a signed tree head",
+        querystring: Type.Object({
+          receipt: Uuid,
+          tree_size: Type.Optional(Type.Integer({ minimum: 1, description: 'Prove against this (e.g. an anchored) head' })),
+        }),
+        response: { 200: InclusionProof, ...errorResponses([404]) },
+      },
+    },
+    async (request) => app.transparencyLog.inclusionProof(request.query.receipt, request.query.tree_size),
+  );
+
+  app.get(
+    '/v1/log/proof/consistency',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'getConsistencyProof',
+        tags: ['receipts'],
+        summary: 'A consistency proof (RFC 6962) between two tree sizes: the log only ever appended',
+        querystring: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }),
+        response: { 200: ConsistencyProof, ...errorResponses([404]) },
+      },
+    },
+    async (request) => app.transparencyLog.consistencyProof(request.query.from, request.query.to),
+  );
+
+  app.post(
+    '/v1/admin/log/anchor',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        operationId: 'anchorTreeHead',
+        tags: ['admin'],
+        summary: 'Anchor the current tree head on chain now',
+        security: [{ operatorToken: [] }],
+        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        response: { 200: Type.Union([SignedTreeHead, Type.Null()]), ...errorResponses([...OPERATOR_AUTH_ERRORS, 413, 415, 503]) },
+      },
+    },
+    async () => {
+      if (!app.logAnchoring) throw new AppError('service_unavailable', 'no chain is configured (CHAIN=off)');
+      return app.logAnchoring.anchorNow();
+    },
+  );
+};
+
+export default receiptRoutes;

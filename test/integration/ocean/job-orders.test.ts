@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { create } from 'tar';
 import { buildTinyModel } from '../../../src/runtime/index.js';
+import { readAnchorTx } from '../../../src/ocean/log-anchor.js';
+import { decodeReceipt, outputSha256, verifyReceiptInclusion, verifyReceiptSignature } from '../../../src/receipts/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelRow } from '../../../src/models/model-repository.js';
 import { createOceanClient } from '../../../src/ocean/ocean-client.js';
@@ -102,6 +104,48 @@ describe('POST /v1/models', () => {
     )) as unknown as { rows: { b: string }[] };
     // 75% of the price, rounded down; the marketplace keeps the rest.
     expect(BigInt(earnings.rows[0].b)).toBe((BigInt(job.cost) * 7_500n) / 10_000n);
+  });
+});
+
+describe('receipts and the transparency log', () => {
+  it('signs a receipt binding output, weights and order; logs it; anchors the head on chain', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const job = json(await infer(headers));
+    expect(job.receipt).toMatchObject({ id: expect.any(String), log_index: expect.any(Number) });
+    const jwks = json(await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' }));
+    const verified = await verifyReceiptSignature(job.receipt.jws, jwks);
+    expect(verified.checks).toEqual([
+      expect.objectContaining({ check: 'signature', ok: true }),
+      expect.objectContaining({ check: 'attestation', ok: true }),
+    ]);
+    const payload = decodeReceipt(job.receipt.jws).payload as Record<string, any>;
+    expect(payload).toMatchObject({
+      job_id: job.id,
+      kind: 'infer',
+      model: { id: 'tiny-gpt2', weights_sha256: model.weightsSha256, datatoken: model.datatokenAddress, did: model.did },
+      order: { chain_id: 8996, tx_hash: job.order.tx_hash },
+      output_sha256: outputSha256({ output: job.output, finish_reason: job.finish_reason }),
+      log_index: job.receipt.log_index,
+    });
+    expect(JSON.stringify(payload)).not.toContain('test account');
+
+    const mine = await t.app.inject({ method: 'GET', url: `/v1/receipts/${job.receipt.id}`, headers });
+    expect(json(mine).jws).toBe(job.receipt.jws);
+    const stranger = await createFundedAccount(t);
+    expect((await t.app.inject({ method: 'GET', url: `/v1/receipts/${job.receipt.id}`, headers: stranger.headers })).statusCode).toBe(404);
+
+    const anchored = json(await t.app.inject({ method: 'POST', url: '/v1/admin/log/anchor', headers: t.operatorHeaders, payload: {} }));
+    expect(anchored.anchor).toMatchObject({ chain_id: 8996, tx_hash: expect.stringMatching(/^0x/) });
+    const onChain = await readAnchorTx(t.app.ocean!.client.provider, anchored.anchor.tx_hash);
+    expect(onChain).toMatchObject({ treeSize: anchored.tree_size, rootHash: anchored.root_hash });
+
+    const proof = json(
+      await t.app.inject({ method: 'GET', url: `/v1/log/proof/inclusion?receipt=${job.receipt.id}&tree_size=${anchored.tree_size}` }),
+    );
+    expect(await verifyReceiptInclusion(job.receipt.jws, proof, jwks)).toMatchObject({ check: 'inclusion', ok: true });
+    const head = json(await t.app.inject({ method: 'GET', url: '/v1/log/tree-head' }));
+    expect(head.latest_anchored.tree_size).toBe(anchored.tree_size);
+    expect(head.ocean.consumer_address).toBe(t.app.ocean!.consumerAddress);
   });
 });
 

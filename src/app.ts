@@ -16,6 +16,7 @@ import healthRoutes from './ops/health-routes.js';
 import jobs from './plugins/jobs.js';
 import receipts from './plugins/receipts.js';
 import receiptRoutes from './receipts/receipt-routes.js';
+import auditRoutes from './audits/audit-routes.js';
 import auth from './plugins/auth.js';
 import metrics from './plugins/metrics.js';
 import responseContract from './plugins/response-contract.js';
@@ -82,6 +83,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(modelRoutes);
   await app.register(jobRoutes);
   await app.register(receiptRoutes);
+  await app.register(auditRoutes);
   return app;
 }
 

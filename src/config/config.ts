@@ -55,6 +55,10 @@ export interface Config {
     stalledIntervalMs: number;
     /** Fault injection for tests: wait this long after claiming a job before running it. */
     faultStartDelayMs: number;
+    /** Fault injection for audit tests: serve THIS model folder for every job, unchecked (a cheating worker). */
+    faultServeModelDir: string | undefined;
+    /** Fraction of succeeded jobs replayed on another worker (0..1). */
+    auditFraction: number;
   };
 }
 
@@ -101,6 +105,14 @@ function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[
     throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
   }
   return raw as T;
+}
+
+function readFraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(raw) || value < 0 || value > 1) throw new ConfigError(name, `must be a number from 0 to 1, got "${raw}"`);
+  return value;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -155,6 +167,8 @@ export function loadConfig(env: Env = process.env): Config {
       lockDurationMs: readInt(env, 'WORKER_LOCK_MS', 30_000, 1000, 3_600_000),
       stalledIntervalMs: readInt(env, 'WORKER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
       faultStartDelayMs: readInt(env, 'POSTHUMAN_FAULT_START_DELAY_MS', 0, 0, 600_000),
+      faultServeModelDir: env.POSTHUMAN_FAULT_SERVE_MODEL_DIR || undefined,
+      auditFraction: readFraction(env, 'AUDIT_FRACTION', 0),
     },
   };
 }

@@ -1,5 +1,6 @@
 // Every table of the service, gathered for drizzle and drizzle-kit.
 export * from '../accounts/accounts-schema.js';
+export * from '../audits/audits-schema.js';
 export * from '../credits/ledger-schema.js';
 export * from '../http/idempotency-schema.js';
 export * from '../jobs/jobs-schema.js';

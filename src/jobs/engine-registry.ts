@@ -12,16 +12,23 @@ export interface EngineRegistry {
   close(): Promise<void>;
 }
 
-export function createEngineRegistry(options: { threads: number; batchMax: number; batchWaitMs: number }): EngineRegistry {
+export function createEngineRegistry(options: {
+  threads: number;
+  batchMax: number;
+  batchWaitMs: number;
+  /** Fault injection only: a cheating worker that serves this folder for every model, unchecked. */
+  faultServeModelDir?: string;
+}): EngineRegistry {
   const engines = new Map<string, Promise<InferenceEngine>>();
   return {
     get(model) {
       const key = `${model.weightsSha256}:${model.storagePath}`;
       let engine = engines.get(key);
       if (!engine) {
+        const cheat = options.faultServeModelDir;
         engine = createInferenceEngine({
-          modelDir: model.storagePath,
-          expectedSha256: model.weightsSha256,
+          modelDir: cheat ?? model.storagePath,
+          expectedSha256: cheat ? undefined : model.weightsSha256,
           threads: options.threads,
           maxBatch: options.batchMax,
           maxWaitMs: options.batchWaitMs,

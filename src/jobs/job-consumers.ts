@@ -13,6 +13,7 @@ import { startReconciler } from './job-reconciler.js';
 import { createJobRunner } from './job-runner.js';
 import type { JobOrderChecker } from '../ocean/job-order-check.js';
 import { createWorkerReceipts } from '../receipts/worker-receipts.js';
+import { createAuditHandler } from '../audits/audit-runner.js';
 
 export interface ConsumerDeps {
   config: Config;
@@ -33,12 +34,13 @@ export async function startConsumers(deps: ConsumerDeps) {
     threads: config.worker.threads,
     batchMax: config.worker.batchMax,
     batchWaitMs: config.worker.batchWaitMs,
+    faultServeModelDir: config.worker.faultServeModelDir,
   });
   const receipts = config.receipts.enabled
     ? await createWorkerReceipts({ db: deps.db, dataDir: config.dataDir, workerId: config.worker.id })
     : null;
-  const handlers = assertHandlers(
-    createJobRunner({
+  const handlers = assertHandlers({
+    ...createJobRunner({
       db: deps.db,
       ledger: deps.ledger,
       events: deps.events,
@@ -48,8 +50,10 @@ export async function startConsumers(deps: ConsumerDeps) {
       faultStartDelayMs: config.worker.faultStartDelayMs,
       orders: deps.orders,
       receipts,
+      audits: { fraction: config.worker.auditFraction, queue: deps.queue },
     }),
-  );
+    audit: createAuditHandler({ db: deps.db, engines, workerId: config.worker.id, log: deps.log }),
+  });
   let consumer: { close(): Promise<void> };
   let workerRedis: Awaited<ReturnType<typeof connectRedis>> | null = null;
   if (deps.memoryQueue) {

@@ -2,12 +2,11 @@
 // embedded default. Postgres stays the source of truth; a lost queue entry is re-enqueued.
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_CATALOG, type JobHandler, parseJobPayload } from './job-catalog.js';
-import type { JobKind } from './jobs-schema.js';
+import { JOB_CATALOG, type JobHandler, parseJobPayload, type QueueKind } from './job-catalog.js';
 
 export interface JobQueue {
-  enqueue(kind: JobKind, jobId: string): Promise<void>;
-  remove(kind: JobKind, jobId: string): Promise<void>;
+  enqueue(kind: QueueKind, jobId: string): Promise<void>;
+  remove(kind: QueueKind, jobId: string): Promise<void>;
   /** Jobs waiting to start, all kinds. */
   depth(): Promise<number>;
   close(): Promise<void>;
@@ -20,11 +19,11 @@ export interface JobConsumer {
 export { UnrecoverableError };
 
 export function createBullmqQueue(redis: Redis, prefix: string): JobQueue {
-  const queues = new Map<JobKind, Queue>();
-  for (const [kind, spec] of Object.entries(JOB_CATALOG) as [JobKind, (typeof JOB_CATALOG)[JobKind]][]) {
+  const queues = new Map<QueueKind, Queue>();
+  for (const [kind, spec] of Object.entries(JOB_CATALOG) as [QueueKind, (typeof JOB_CATALOG)[QueueKind]][]) {
     queues.set(kind, new Queue(spec.queue, { connection: redis, prefix: `${prefix}:bull` }));
   }
-  const queueOf = (kind: JobKind) => queues.get(kind)!;
+  const queueOf = (kind: QueueKind) => queues.get(kind)!;
   return {
     async enqueue(kind, jobId) {
       const spec = JOB_CATALOG[kind];
@@ -60,11 +59,11 @@ export interface ConsumerOptions {
 export function startBullmqConsumers(
   redis: Redis,
   prefix: string,
-  handlers: Record<JobKind, JobHandler>,
+  handlers: Record<QueueKind, JobHandler>,
   options: ConsumerOptions,
-  onError: (err: unknown, kind: JobKind) => void,
+  onError: (err: unknown, kind: QueueKind) => void,
 ): JobConsumer {
-  const workers = (Object.keys(JOB_CATALOG) as JobKind[]).map((kind) => {
+  const workers = (Object.keys(JOB_CATALOG) as QueueKind[]).map((kind) => {
     const spec = JOB_CATALOG[kind];
     const worker = new Worker(
       spec.queue,
@@ -93,11 +92,11 @@ export function startBullmqConsumers(
 }
 
 /** The embedded default's queue: runs handlers in this process with bounded concurrency and retries. */
-export function createMemoryQueue(concurrency: number, onError: (err: unknown, kind: JobKind) => void) {
-  const waiting: { kind: JobKind; jobId: string; attempt: number }[] = [];
+export function createMemoryQueue(concurrency: number, onError: (err: unknown, kind: QueueKind) => void) {
+  const waiting: { kind: QueueKind; jobId: string; attempt: number }[] = [];
   const known = new Set<string>();
   let running = 0;
-  let handlers: Record<JobKind, JobHandler> | null = null;
+  let handlers: Record<QueueKind, JobHandler> | null = null;
   let closed = false;
   const active = new Set<Promise<void>>();
 
@@ -132,7 +131,7 @@ export function createMemoryQueue(concurrency: number, onError: (err: unknown, k
     }
   };
 
-  const queue: JobQueue & { consume(h: Record<JobKind, JobHandler>): JobConsumer } = {
+  const queue: JobQueue & { consume(h: Record<QueueKind, JobHandler>): JobConsumer } = {
     async enqueue(kind, jobId) {
       parseJobPayload({ jobId });
       if (known.has(jobId)) return;

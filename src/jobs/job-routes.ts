@@ -12,6 +12,7 @@ import { FINAL_STATUSES, type JobRow } from './job-repository.js';
 import { streamJob } from './job-stream.js';
 import { JobSchema, jobView } from './job-views.js';
 import { receiptsForJobs } from '../receipts/receipt-lookup.js';
+import { latestAudits } from '../audits/audit-service.js';
 
 const security = [{ apiKey: [] }];
 const JobHeaders = Type.Object({
@@ -32,8 +33,9 @@ const jobResponses = (sse: boolean) => ({
 
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function viewWithReceipt(job: JobRow) {
-    const found = job.status === 'succeeded' ? await receiptsForJobs(app.db, [job.id]) : new Map();
-    return jobView(job, found.get(job.id));
+    if (job.status !== 'succeeded') return jobView(job);
+    const [found, audited] = await Promise.all([receiptsForJobs(app.db, [job.id]), latestAudits(app.db, [job.id])]);
+    return jobView(job, found.get(job.id), audited.get(job.id));
   }
 
   async function answer(request: FastifyRequest, reply: FastifyReply, job: JobRow, stream: boolean) {
@@ -162,8 +164,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         limit: request.query.limit ?? 50,
         cursor: request.query.cursor,
       });
-      const found = await receiptsForJobs(app.db, page.data.map((j) => j.id));
-      return { data: page.data.map((j) => jobView(j, found.get(j.id))), next_cursor: page.nextCursor };
+      const ids = page.data.map((j) => j.id);
+      const [found, audited] = await Promise.all([receiptsForJobs(app.db, ids), latestAudits(app.db, ids)]);
+      return { data: page.data.map((j) => jobView(j, found.get(j.id), audited.get(j.id))), next_cursor: page.nextCursor };
     },
   );
 

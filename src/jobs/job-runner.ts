@@ -18,6 +18,8 @@ import type { EvaluateRequest, InferRequest } from './job-requests.js';
 import type { JobKind, JobStatus } from './jobs-schema.js';
 import type { JobOrderChecker } from '../ocean/job-order-check.js';
 import type { WorkerReceipts } from '../receipts/worker-receipts.js';
+import { requestAudit, sampledForAudit } from '../audits/audit-service.js';
+import type { JobQueue } from './job-queue.js';
 
 export interface JobRunnerDeps {
   db: Db;
@@ -31,6 +33,8 @@ export interface JobRunnerDeps {
   orders: JobOrderChecker | null;
   /** Signs and logs a receipt for every succeeded job; null with RECEIPTS=off (benchmarks only). */
   receipts: WorkerReceipts | null;
+  /** Sampled replay audits of succeeded jobs. */
+  audits?: { fraction: number; queue: JobQueue };
 }
 
 /** A failure worth retrying (RPC down, order not attached yet); on the last attempt the job fails with its code. */
@@ -140,6 +144,9 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       if (finished?.status === 'succeeded' && deps.receipts) {
         // The job is settled: a receipt failure is logged, never a reason to run or charge again.
         await deps.receipts.issueFor(finished, model, engine.info.runtime).catch((err) => log.error({ err }, 'issuing the receipt failed'));
+      }
+      if (finished?.status === 'succeeded' && deps.audits && sampledForAudit(jobId, deps.audits.fraction)) {
+        await requestAudit(deps.db, deps.audits.queue, jobId, 'sampled').catch((err) => log.error({ err }, 'requesting an audit failed'));
       }
       log.info({ status: outcome.status, cost: capped.toString(), computeMs: outcome.computeMs }, 'job finished');
     } catch (err) {

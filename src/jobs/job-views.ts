@@ -41,6 +41,16 @@ export const JobSchema = Type.Object({
       { description: 'Set once a succeeded job is signed and logged' },
     ),
   ),
+  audit: Nullable(
+    Type.Object(
+      {
+        id: Uuid,
+        status: Type.String({ description: 'queued, running, passed, mismatch or error' }),
+        replay_worker_id: Nullable(Type.String()),
+      },
+      { description: 'The latest replay audit of this job' },
+    ),
+  ),
   error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
   attempts: Type.Integer(),
   compute_ms: Nullable(Type.Integer()),
@@ -56,7 +66,13 @@ export interface JobReceiptRef {
   jws: string;
 }
 
-export function jobView(job: JobRow, receipt?: JobReceiptRef | null) {
+export interface JobAuditRef {
+  id: string;
+  status: string;
+  replayWorkerId: string | null;
+}
+
+export function jobView(job: JobRow, receipt?: JobReceiptRef | null, audit?: JobAuditRef | null) {
   const result = (job.result ?? {}) as Record<string, unknown>;
   return {
     id: job.id,
@@ -73,6 +89,7 @@ export function jobView(job: JobRow, receipt?: JobReceiptRef | null) {
     max_cost: job.maxCost,
     order: job.orderTxHash ? { chain_id: job.orderChainId ?? 0, tx_hash: job.orderTxHash } : null,
     receipt: receipt ? { id: receipt.receiptId, log_index: receipt.logIndex, jws: receipt.jws } : null,
+    audit: audit ? { id: audit.id, status: audit.status, replay_worker_id: audit.replayWorkerId } : null,
     error: job.error ?? null,
     attempts: job.attempts,
     compute_ms: job.computeMs,

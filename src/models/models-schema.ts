@@ -29,6 +29,8 @@ export const models = pgTable(
     serviceTimeout: integer('service_timeout'),
     publishTxHashes: jsonb('publish_tx_hashes').$type<Record<string, string>>(),
     publishedAt: timestamp('published_at', { withTimezone: true }),
+    /** Replay audits of this model's jobs whose output differed: a mark against whoever served it. */
+    auditMismatches: integer('audit_mismatches').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import { ledgerBooks, ledgerTransactions } from '../credits/ledger-schema.js';
+import { audits } from '../audits/audits-schema.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -55,6 +56,20 @@ export default fp(
           .groupBy(ledgerTransactions.kind);
         this.reset();
         for (const r of rows) this.set({ kind: r.kind }, r.n);
+      },
+    });
+    new Gauge({
+      name: 'posthuman_audits',
+      help: 'Replay audits by status (a mismatch means a worker served output its registered weights do not reproduce)',
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const rows = await app.db
+          .select({ status: audits.status, n: sql<number>`COUNT(*)::int` })
+          .from(audits)
+          .groupBy(audits.status);
+        this.reset();
+        for (const r of rows) this.set({ status: r.status }, r.n);
       },
     });
     app.decorate('metrics', registry);

@@ -1,9 +1,17 @@
-// Operator and verifier commands: `posthuman migrate`, and more as the gateway grows.
+// Operator and verifier commands: `posthuman migrate`, `model-add`, and `verify` (a receipt).
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isAddress } from 'ethers';
 import { ConfigError, loadConfig } from './config/config.js';
 import { openDatabase } from './db/database.js';
 import { DEFAULT_MODEL_PRICES, registerModel } from './models/model-registration.js';
+import { createRpcProvider } from './ocean/chain-config.js';
+import type { TrustedKeys } from './receipts/jws-compact.js';
+import type { InclusionProof, SignedTreeHead } from './receipts/log-types.js';
+import { checkReceipt, type ReceiptReport } from './receipts/receipt-checks.js';
+import { decodeReceipt } from './receipts/receipt-signer.js';
 
 const USAGE = `usage: posthuman <command>
 
@@ -12,6 +20,31 @@ commands:
   model-add  <dir> [--id ID] [--name NAME] [--price-per-job MICRO] [--price-per-1k-tokens MICRO] [--owner ACCOUNT_ID]
              validate a GPT-2 ONNX model folder (an Optimum export or npm run model:tiny), store its
              weights by sha256 under POSTHUMAN_DATA_DIR/weights and register it
+  verify     <receipt-file | receipt-id | -> [--gateway URL] [--api-key KEY] [--rpc URL] [--jwks FILE]
+             [--consumer ADDRESS] [--json]
+             check a receipt: signature, attestation, weights and order on chain, log inclusion
+             under an anchored tree head (posthuman verify --help for details)
+`;
+
+const VERIFY_USAGE = `usage: posthuman verify <receipt-file | receipt-id | -> [options]
+
+Checks a receipt without trusting the gateway: its signature and the worker's attestation (JWKS),
+the model's weights sha256 and DID and the job's Ocean order (chain), and its inclusion in the
+transparency log under the newest tree head anchored on chain.
+
+  <receipt-file>        the compact JWS, or JSON with a "jws" field (a job answer or GET /v1/receipts/{id})
+  <receipt-id>          fetched from the gateway with an API key of the account that owns it
+  -                     read the receipt from stdin
+
+options:
+  --gateway URL         the gateway for JWKS, tree head, proofs and receipts (default http://127.0.0.1:8080)
+  --api-key KEY         API key to fetch a receipt by id (default: env POSTHUMAN_API_KEY)
+  --rpc URL             chain JSON-RPC to check weights, order and anchor (default: env CHAIN_RPC_URL)
+  --jwks FILE           trust these keys (a JWKS or one JWK) instead of the gateway's JWKS
+  --consumer ADDRESS    the wallet the order must come from (default: the gateway's ocean.consumer_address)
+  --json                print the report as JSON
+
+exit status: 0 every check passed, 1 a check failed, 2 usage error or the receipt or keys could not be read
 `;
 
 async function modelAdd(argv: string[]) {
@@ -65,6 +98,177 @@ async function migrate() {
   }
 }
 
+/** The receipt or the keys could not be obtained: there is nothing to check (exit 2). */
+class VerifyInputError extends Error {}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function getJson(url: string, headers: Record<string, string> = {}): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    throw new Error(`GET ${url} failed: ${(err as Error).message}`);
+  }
+  const body = await res.text();
+  if (!res.ok) {
+    let detail = body.slice(0, 200);
+    try {
+      detail = (JSON.parse(body) as { detail?: string }).detail ?? detail;
+    } catch {}
+    throw new Error(`GET ${url} answered ${res.status}: ${detail}`);
+  }
+  return JSON.parse(body);
+}
+
+function jwsFromText(text: string, source: string): string {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return trimmed;
+  let doc: { jws?: unknown; receipt?: { jws?: unknown } | null };
+  try {
+    doc = JSON.parse(trimmed);
+  } catch (err) {
+    throw new VerifyInputError(`${source} is neither a compact JWS nor JSON: ${(err as Error).message}`);
+  }
+  const jws = doc.jws ?? doc.receipt?.jws;
+  if (typeof jws !== 'string') throw new VerifyInputError(`${source} has no "jws" field (nor "receipt.jws")`);
+  return jws;
+}
+
+async function loadReceipt(arg: string, gateway: string, apiKey: string | undefined): Promise<string> {
+  if (arg === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk));
+    return jwsFromText(Buffer.concat(chunks).toString('utf8'), 'stdin');
+  }
+  if (existsSync(arg)) return jwsFromText(await readFile(arg, 'utf8'), arg);
+  if (!UUID.test(arg)) throw new VerifyInputError(`no receipt file ${arg} (and it is not a receipt id)`);
+  if (!apiKey) throw new VerifyInputError('fetching a receipt by id needs --api-key or POSTHUMAN_API_KEY');
+  const answer = await getJson(`${gateway}/v1/receipts/${arg}`, { authorization: `Bearer ${apiKey}` }).catch((err) => {
+    throw new VerifyInputError(err.message);
+  });
+  return jwsFromText(JSON.stringify(answer), `receipt ${arg}`);
+}
+
+async function loadKeys(jwksFile: string | undefined, gateway: string): Promise<TrustedKeys> {
+  if (jwksFile) {
+    try {
+      const keys = JSON.parse(await readFile(jwksFile, 'utf8')) as TrustedKeys;
+      if (typeof keys !== 'object' || keys === null || !('keys' in keys || 'x' in keys)) throw new Error('not a JWKS or a JWK');
+      return keys;
+    } catch (err) {
+      throw new VerifyInputError(`--jwks ${jwksFile}: ${(err as Error).message}`);
+    }
+  }
+  return (await getJson(`${gateway}/.well-known/jwks.json`).catch((err) => {
+    throw new VerifyInputError(`${err.message} (pin keys with --jwks FILE)`);
+  })) as TrustedKeys;
+}
+
+interface TreeHeadAnswer {
+  latest_anchored: SignedTreeHead | null;
+  ocean: { chain_id: number; consumer_address: string; provider_address: string } | null;
+}
+
+function printReport(report: ReceiptReport) {
+  const r = report.receipt;
+  if (r) process.stdout.write(`receipt ${r.receipt_id} (job ${r.job_id}, log entry ${r.log_index})\n`);
+  for (const c of report.checks) process.stdout.write(`${c.ok ? 'pass' : 'FAIL'}  ${c.check}  ${c.detail}\n`);
+  const failed = report.checks.filter((c) => !c.ok);
+  process.stdout.write(
+    failed.length === 0
+      ? `verified: all ${report.checks.length} checks passed\n`
+      : `NOT VERIFIED: ${failed.length} of ${report.checks.length} checks failed (${failed.map((c) => c.check).join(', ')})\n`,
+  );
+}
+
+/** `posthuman verify`: returns the exit status. */
+async function verify(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseVerifyArgs>;
+  try {
+    parsed = parseVerifyArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${VERIFY_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(VERIFY_USAGE);
+    return 0;
+  }
+  const usage = (message: string) => {
+    process.stderr.write(`${message}\n${VERIFY_USAGE}`);
+    return 2;
+  };
+  if (positionals.length !== 1) return usage('verify takes exactly one receipt (a file, an id, or - for stdin)');
+  const gateway = (values.gateway ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  if (!URL.canParse(gateway)) return usage(`--gateway ${gateway} is not a URL`);
+  if (values.consumer !== undefined && !isAddress(values.consumer)) return usage(`--consumer ${values.consumer} is not an address`);
+  const rpcUrl = values.rpc || process.env.CHAIN_RPC_URL || undefined;
+  if (rpcUrl !== undefined && !URL.canParse(rpcUrl)) return usage(`--rpc ${rpcUrl} is not a URL`);
+
+  let jws: string;
+  let jwks: TrustedKeys;
+  try {
+    jws = await loadReceipt(positionals[0], gateway, values['api-key'] || process.env.POSTHUMAN_API_KEY || undefined);
+    jwks = await loadKeys(values.jwks, gateway);
+  } catch (err) {
+    if (!(err instanceof VerifyInputError)) throw err;
+    process.stderr.write(`posthuman verify: ${err.message}\n`);
+    return 2;
+  }
+
+  // The tree head answer is the gateway's word: its head is checked against signature and chain.
+  let head: TreeHeadAnswer | null = null;
+  let headError: string | undefined;
+  try {
+    head = (await getJson(`${gateway}/v1/log/tree-head`)) as TreeHeadAnswer;
+  } catch (err) {
+    headError = (err as Error).message;
+  }
+  let claimed: ReturnType<typeof decodeReceipt>['payload'] | undefined;
+  try {
+    claimed = decodeReceipt(jws).payload;
+  } catch {}
+  if (!rpcUrl) process.stderr.write('posthuman verify: no chain RPC (--rpc or CHAIN_RPC_URL): the chain checks fail\n');
+  // The chain id here only configures the client; every check asks the RPC which chain it serves.
+  const chainIdHint = claimed?.order.chain_id ?? claimed?.model.chain_id ?? head?.ocean?.chain_id ?? 1;
+  const provider = rpcUrl ? createRpcProvider(rpcUrl, chainIdHint) : null;
+  try {
+    const report = await checkReceipt({
+      jws,
+      jwks,
+      provider,
+      anchoredHead: head?.latest_anchored ?? null,
+      anchoredHeadError: headError,
+      fetchInclusion: async (receiptId, treeSize) =>
+        (await getJson(`${gateway}/v1/log/proof/inclusion?receipt=${encodeURIComponent(receiptId)}&tree_size=${treeSize}`)) as InclusionProof,
+      expected: { consumer: values.consumer ?? head?.ocean?.consumer_address, provider: head?.ocean?.provider_address },
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else printReport(report);
+    return report.ok ? 0 : 1;
+  } finally {
+    provider?.destroy();
+  }
+}
+
+function parseVerifyArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      gateway: { type: 'string' },
+      'api-key': { type: 'string' },
+      rpc: { type: 'string' },
+      jwks: { type: 'string' },
+      consumer: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
 async function main(argv: string[]) {
   const [command] = argv;
   switch (command) {
@@ -72,6 +276,9 @@ async function main(argv: string[]) {
       return migrate();
     case 'model-add':
       return modelAdd(argv.slice(1));
+    case 'verify':
+      process.exitCode = await verify(argv.slice(1));
+      return;
     case undefined:
     case 'help':
     case '--help':

@@ -140,6 +140,29 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.post(
+    '/v1/admin/keys/rotate',
+    {
+      config: { auth: 'operator' },
+      schema: {
+        operationId: 'rotateGatewayKey',
+        tags: ['admin'],
+        summary: 'Rotate the gateway signing key',
+        description:
+          'Generates a new Ed25519 key with a new kid for receipts and tree heads signed by this process from now on ' +
+          '(workers pick it up when they restart). Every earlier key stays in /.well-known/jwks.json, so receipts ' +
+          'signed before stay verifiable.',
+        security: [{ operatorToken: [] }],
+        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        response: { 200: Type.Object({ kid: Type.String(), jwks: JwksSchema }), ...errorResponses([...OPERATOR_AUTH_ERRORS, 413, 415]) },
+      },
+    },
+    async () => {
+      const kid = await app.rotateGatewayKey();
+      return { kid, jwks: await app.keyStore.jwks() };
+    },
+  );
+
+  app.post(
     '/v1/admin/log/anchor',
     {
       config: { auth: 'operator' },

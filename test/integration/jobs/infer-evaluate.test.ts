@@ -1,6 +1,8 @@
 // The job path end to end: gateway → Postgres → BullMQ on Redis → a real worker process → ledger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeProtectedHeader } from 'jose';
 import { jobCost } from '../../../src/jobs/job-pricing.js';
+import { verifyReceiptInclusion, verifyReceiptSignature, verifyTreeHead } from '../../../src/receipts/index.js';
 import { DEFAULT_MODEL_PRICES } from '../../../src/models/model-registration.js';
 import type { RunningProcess } from '../../helpers/child-process.js';
 import { createFundedAccount, createTestApp, registerTinyModel, type TestApp } from '../../helpers/test-app.js';
@@ -154,6 +156,29 @@ describe('POST /v1/infer', () => {
     expect((await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${job.id}`, headers: b.headers })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).statusCode).toBe(401);
     expect((await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${job.id}`, headers: a.headers })).statusCode).toBe(409);
+  });
+});
+
+describe('receipts', () => {
+  it('every succeeded job carries a verifiable receipt; rotating the key keeps old receipts valid', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const job = json(await infer(headers, { model: 'tiny-gpt2', input: 'sign me', parameters: { max_new_tokens: 3 } }));
+    expect(job.receipt.jws.split('.')).toHaveLength(3);
+    const before = json(await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' }));
+    expect((await verifyReceiptSignature(job.receipt.jws, before)).ok).toBe(true);
+    const oldKid = decodeProtectedHeader(job.receipt.jws).kid;
+
+    const rotated = await t.app.inject({ method: 'POST', url: '/v1/admin/keys/rotate', headers: t.operatorHeaders, payload: {} });
+    expect(rotated.statusCode).toBe(200);
+    const { kid, jwks } = json(rotated);
+    expect(kid).not.toBe(oldKid);
+    expect(jwks.keys.map((k: { kid: string }) => k.kid)).toEqual(expect.arrayContaining([oldKid, kid]));
+    expect((await verifyReceiptSignature(job.receipt.jws, jwks)).ok).toBe(true);
+    const head = json(await t.app.inject({ method: 'GET', url: '/v1/log/tree-head' }));
+    expect(decodeProtectedHeader(head.signature).kid).toBe(kid);
+    expect((await verifyTreeHead(head, jwks)).ok).toBe(true);
+    const proof = json(await t.app.inject({ method: 'GET', url: `/v1/log/proof/inclusion?receipt=${job.receipt.id}` }));
+    expect((await verifyReceiptInclusion(job.receipt.jws, proof, jwks)).ok).toBe(true);
   });
 });
 

@@ -1,0 +1,61 @@
+// `POST /v1/receipts/verify`: the gateway runs the same checks as `posthuman verify` against its own
+// keys, log and chain RPC. A convenience: a verifier who trusts no one runs the CLI instead.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { BODY_ERRORS, errorResponses } from '../http/schemas.js';
+import { checkReceipt, RECEIPT_CHECKS } from './receipt-checks.js';
+
+export const ReceiptVerificationSchema = Type.Object(
+  {
+    ok: Type.Boolean({ description: 'True only when every check passed' }),
+    checks: Type.Array(
+      Type.Object(
+        {
+          check: Type.Enum(RECEIPT_CHECKS),
+          ok: Type.Boolean(),
+          detail: Type.String({ description: 'What was found, in words' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const verifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/v1/receipts/verify',
+    {
+      config: { auth: 'none' },
+      schema: {
+        operationId: 'verifyReceipt',
+        tags: ['receipts'],
+        summary: "Check a receipt: signature, attestation, weights and order on chain, inclusion under an anchored head",
+        description:
+          'Runs every check of `posthuman verify` on the gateway: the signature and the worker attestation against ' +
+          "this gateway's JWKS, the weights sha256, DID and Ocean order against its chain, and the receipt's " +
+          'inclusion under the newest tree head anchored on chain. A failed check is a 200 with `ok: false`; ' +
+          'checks that need a chain fail when the gateway runs without one.',
+        body: Type.Object(
+          { receipt: Type.String({ minLength: 1, maxLength: 65_536, description: 'The receipt as a compact JWS' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: ReceiptVerificationSchema, ...errorResponses([...BODY_ERRORS]) },
+      },
+    },
+    async (request) => {
+      const anchoredHead = (await app.transparencyLog.latestAnchoredHead()) ?? null;
+      const report = await checkReceipt({
+        jws: request.body.receipt,
+        jwks: await app.keyStore.jwks(),
+        provider: app.ocean?.client.provider ?? null,
+        anchoredHead,
+        fetchInclusion: (receiptId, treeSize) => app.transparencyLog.inclusionProof(receiptId, treeSize),
+        expected: { consumer: app.ocean?.consumerAddress, provider: app.ocean?.client.providerAddress },
+      });
+      return { ok: report.ok, checks: report.checks };
+    },
+  );
+};
+
+export default verifyRoutes;

@@ -16,6 +16,7 @@ import healthRoutes from './ops/health-routes.js';
 import jobs from './plugins/jobs.js';
 import receipts from './plugins/receipts.js';
 import receiptRoutes from './receipts/receipt-routes.js';
+import verifyRoutes from './receipts/verify-routes.js';
 import auditRoutes from './audits/audit-routes.js';
 import auth from './plugins/auth.js';
 import metrics from './plugins/metrics.js';
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(modelRoutes);
   await app.register(jobRoutes);
   await app.register(receiptRoutes);
+  await app.register(verifyRoutes);
   await app.register(auditRoutes);
   return app;
 }

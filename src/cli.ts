@@ -5,8 +5,6 @@ import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isAddress } from 'ethers';
 import { ConfigError, loadConfig } from './config/config.js';
-import { openDatabase } from './db/database.js';
-import { DEFAULT_MODEL_PRICES, registerModel } from './models/model-registration.js';
 import { createRpcProvider } from './ocean/chain-config.js';
 import type { TrustedKeys } from './receipts/jws-compact.js';
 import type { InclusionProof, SignedTreeHead } from './receipts/log-types.js';
@@ -66,6 +64,9 @@ async function modelAdd(argv: string[]) {
     if (!/^\d+$/.test(v)) throw new Error(`${flag} must be whole micro-credits`);
     return BigInt(v);
   };
+  // The database and the model runtime load only for the commands that use them (verify starts faster).
+  const { openDatabase } = await import('./db/database.js');
+  const { DEFAULT_MODEL_PRICES, registerModel } = await import('./models/model-registration.js');
   const config = loadConfig();
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
@@ -88,6 +89,7 @@ async function modelAdd(argv: string[]) {
 }
 
 async function migrate() {
+  const { openDatabase } = await import('./db/database.js');
   const config = loadConfig();
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
@@ -111,13 +113,8 @@ async function getJson(url: string, headers: Record<string, string> = {}): Promi
     throw new Error(`GET ${url} failed: ${(err as Error).message}`);
   }
   const body = await res.text();
-  if (!res.ok) {
-    let detail = body.slice(0, 200);
-    try {
-      detail = (JSON.parse(body) as { detail?: string }).detail ?? detail;
-    } catch {}
-    throw new Error(`GET ${url} answered ${res.status}: ${detail}`);
-  }
+  // A problem+json body's `detail`, else the start of whatever came back.
+  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${/"detail":"([^"]*)"/.exec(body)?.[1] ?? body.slice(0, 200)}`);
   return JSON.parse(body);
 }
 

@@ -10,6 +10,9 @@ import { ConsistencyProof, InclusionProof, JwksSchema, SignedTreeHead } from './
 import { decodeReceipt } from './receipt-signer.js';
 import { receipts } from './receipts-schema.js';
 
+/** Operator actions take no body; an empty one (or `{}`) is fine. */
+const NoBody = Type.Unsafe<Record<string, never> | undefined>({ description: 'No body needed' });
+
 export const ReceiptSchema = Type.Object({
   id: Uuid,
   job_id: Uuid,
@@ -152,7 +155,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '(workers pick it up when they restart). Every earlier key stays in /.well-known/jwks.json, so receipts ' +
           'signed before stay verifiable.',
         security: [{ operatorToken: [] }],
-        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        body: NoBody,
         response: { 200: Type.Object({ kid: Type.String(), jwks: JwksSchema }), ...errorResponses([...OPERATOR_AUTH_ERRORS, 413, 415]) },
       },
     },
@@ -171,7 +174,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: 'Anchor the current tree head on chain now',
         security: [{ operatorToken: [] }],
-        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        body: NoBody,
         response: { 200: Type.Union([SignedTreeHead, Type.Null()]), ...errorResponses([...OPERATOR_AUTH_ERRORS, 413, 415, 503]) },
       },
     },

@@ -2,7 +2,7 @@
 // keys, log and chain RPC. A convenience: a verifier who trusts no one runs the CLI instead.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { BODY_ERRORS, errorResponses } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS } from '../http/schemas.js';
 import { checkReceipt, RECEIPT_CHECKS } from './receipt-checks.js';
 
 export const ReceiptVerificationSchema = Type.Object(
@@ -26,7 +26,8 @@ const verifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/receipts/verify',
     {
-      config: { auth: 'none' },
+      // Each call costs chain reads and an O(log size) proof: keep it behind an API key (and its rate limit).
+      config: { auth: 'key' },
       schema: {
         operationId: 'verifyReceipt',
         tags: ['receipts'],
@@ -40,7 +41,8 @@ const verifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { receipt: Type.String({ minLength: 1, maxLength: 65_536, description: 'The receipt as a compact JWS' }) },
           { additionalProperties: false },
         ),
-        response: { 200: ReceiptVerificationSchema, ...errorResponses([...BODY_ERRORS]) },
+        security: [{ apiKey: [] }],
+        response: { 200: ReceiptVerificationSchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS]) },
       },
     },
     async (request) => {

@@ -146,6 +146,23 @@ describe('receipts and the transparency log', () => {
     const head = json(await t.app.inject({ method: 'GET', url: '/v1/log/tree-head' }));
     expect(head.latest_anchored.tree_size).toBe(anchored.tree_size);
     expect(head.ocean.consumer_address).toBe(t.app.ocean!.consumerAddress);
+
+    // The same checks server-side, behind an API key; an operator anchor needs no body.
+    const verify = (h: Record<string, string>, receipt: string) =>
+      t.app.inject({ method: 'POST', url: '/v1/receipts/verify', headers: h, payload: { receipt } });
+    const report = json(await verify(headers, job.receipt.jws));
+    expect(report.checks.map((c: { check: string }) => c.check)).toEqual(['signature', 'attestation', 'weights', 'order', 'inclusion']);
+    expect(report).toMatchObject({ ok: true });
+    const [h, p, sig] = job.receipt.jws.split('.');
+    const forged = JSON.parse(Buffer.from(p, 'base64url').toString());
+    forged.usage.output_tokens += 1;
+    const tampered = `${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${sig}`;
+    const refused = json(await verify(headers, tampered));
+    expect(refused.ok).toBe(false);
+    expect(refused.checks[0]).toMatchObject({ check: 'signature', ok: false });
+    expect((await verify({}, job.receipt.jws)).statusCode).toBe(401);
+    const bare = await t.app.inject({ method: 'POST', url: '/v1/admin/log/anchor', headers: t.operatorHeaders });
+    expect(bare.statusCode).toBe(200);
   });
 });
 

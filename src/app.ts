@@ -65,8 +65,15 @@ export async function buildApp(deps: AppDependencies) {
     routeCatalog.push(route as RouteOptions);
   });
 
+  // While shutting down, answers to requests still in flight close their connection: otherwise an
+  // idle keep-alive socket would hold the server open until its timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', String(request.id));
+    if (closing) reply.header('Connection', 'close');
   });
 
   await app.register(services, { config: deps.config, database: deps.database, redis: deps.redis });

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { startEntry } from '../../helpers/child-process.js';
+import { eventually } from '../../helpers/worker-process.js';
 import { REDIS_URL } from '../../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database.js';
 
@@ -56,6 +58,50 @@ describe('gateway process', () => {
     const logLines = proc.output().split('\n').filter((l) => l.startsWith('{'));
     const requestLog = logLines.map((l) => JSON.parse(l)).find((l) => l.req?.url === '/v1/admin/accounts');
     expect(requestLog?.reqId).toBeTruthy();
+  });
+
+  it('drains an in-flight job request on SIGTERM before exiting', async () => {
+    const token = 'a-configured-operator-token-of-enough-length';
+    const dataDir = tempDir();
+    const proc = startEntry('src/server.ts', {
+      PORT: '0',
+      CHAIN: 'off',
+      DATABASE_URL: testDb.url,
+      REDIS_URL,
+      REDIS_PREFIX: `test-drain-${Date.now()}`,
+      WORKER_IN_PROCESS: 'true',
+      POSTHUMAN_FAULT_START_DELAY_MS: '1500',
+      POSTHUMAN_OPERATOR_TOKEN: token,
+      POSTHUMAN_DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+    });
+    const [, url] = await proc.waitFor(/listening on (http:\/\/\S+)/);
+    const op = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const { id } = (await (await fetch(`${url}/v1/admin/accounts`, { method: 'POST', headers: op, body: '{"name":"drain"}' })).json()) as {
+      id: string;
+    };
+    await fetch(`${url}/v1/admin/accounts/${id}/credits`, { method: 'POST', headers: op, body: '{"amount":1000000,"reason":"t"}' });
+    const { key } = (await (await fetch(`${url}/v1/admin/accounts/${id}/keys`, { method: 'POST', headers: op, body: '{}' })).json()) as {
+      key: string;
+    };
+    const inFlight = fetch(`${url}/v1/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny-gpt2', input: 'finish me', parameters: { max_new_tokens: 2 } }),
+    });
+    // The job is claimed (the worker now waits 1.5 s before running it): stop the process mid-request.
+    await eventually(async () => {
+      const r = (await testDb.database.db.execute(sql`SELECT count(*)::int AS n FROM jobs WHERE status = 'running'`)) as unknown as {
+        rows: { n: number }[];
+      };
+      return r.rows[0].n === 1;
+    });
+    proc.child.kill('SIGTERM');
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { status: string }).status).toBe('succeeded');
+    const code = await proc.exited();
+    expect(code, proc.output().split('\n').filter((l) => !l.includes('"level":30')).join('\n')).toBe(0);
   });
 
   it('embedded default: PGlite in the data dir, operator token generated and printed once', async () => {

@@ -163,7 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: readInt(env, 'WORKER_CONCURRENCY', 16, 1, 1024),
       threads: readInt(env, 'WORKER_THREADS', 2, 1, 64),
       batchMax: readInt(env, 'BATCH_MAX', 8, 1, 256),
-      batchWaitMs: readInt(env, 'BATCH_WAIT_MS', 5, 0, 1000),
+      batchWaitMs: readInt(env, 'BATCH_WAIT_MS', 2, 0, 1000),
       lockDurationMs: readInt(env, 'WORKER_LOCK_MS', 30_000, 1000, 3_600_000),
       stalledIntervalMs: readInt(env, 'WORKER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
       faultStartDelayMs: readInt(env, 'POSTHUMAN_FAULT_START_DELAY_MS', 0, 0, 600_000),

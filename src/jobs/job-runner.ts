@@ -106,13 +106,22 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
     if (deps.faultStartDelayMs) await delay(deps.faultStartDelayMs);
 
     const abort = new AbortController();
-    const unsubscribe = await deps.events.subscribe(jobId, (e) => {
-      if (e.type === 'cancel') abort.abort();
-    });
-    const fresh = await repo.find(jobId);
+    // Independent round trips, done together: the cancel subscription, and (after it is live) a
+    // re-read that catches a cancel sent before it, and the model row.
+    const [unsubscribe, model] = await Promise.all([
+      deps.events.subscribe(jobId, (e) => {
+        if (e.type === 'cancel') abort.abort();
+      }),
+      createModelRepository(deps.db).find(job.modelId),
+    ]);
+    let finalStatus: JobStatus | undefined;
+    const settleOnce = async (s: Settlement) => {
+      const row = await settle(job, s);
+      finalStatus = row?.status;
+      return row;
+    };
     try {
-      if (fresh?.cancelRequestedAt) throw new CancelledError();
-      const model = await createModelRepository(deps.db).find(job.modelId);
+      if ((await repo.find(jobId))?.cancelRequestedAt) throw new CancelledError();
       if (!model) throw new Error(`model ${job.modelId} is gone from the registry`);
       if (deps.orders) {
         // Never run without a valid order: checked on chain the way an Ocean provider does.
@@ -133,7 +142,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       const outcome = kind === 'infer' ? await runInfer(job, engine, abort.signal) : await runEvaluate(job, engine, abort.signal);
       const cost = jobCost(job, outcome.billedTokens);
       const capped = cost > job.maxCost ? job.maxCost : cost;
-      const finished = await settle(job, {
+      const finished = await settleOnce({
         status: outcome.status,
         result: outcome.result,
         outputTokens: outcome.outputTokens,
@@ -151,7 +160,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       log.info({ status: outcome.status, cost: capped.toString(), computeMs: outcome.computeMs }, 'job finished');
     } catch (err) {
       if (err instanceof CancelledError) {
-        await settle(job, { status: 'cancelled', cost: 0n });
+        await settleOnce({ status: 'cancelled', cost: 0n });
         return;
       }
       if (!isPermanent(err) && !finalAttempt) {
@@ -162,11 +171,12 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       const code = known ? err.code : 'worker_error';
       const message = known ? err.message : 'the worker could not run this job';
       log.error({ err }, 'job failed');
-      await settle(job, { status: 'failed', error: { code, message }, cost: 0n });
+      await settleOnce({ status: 'failed', error: { code, message }, cost: 0n });
     } finally {
+      // Waiters wake on `done`; when another attempt or a cancel settled the job, read what it became.
+      const status = finalStatus ?? (await repo.find(jobId))?.status;
+      if (status && status !== 'running') await deps.events.publish(jobId, { type: 'done', status });
       await unsubscribe();
-      const final = await repo.find(jobId);
-      if (final && final.status !== 'running') await deps.events.publish(jobId, { type: 'done', status: final.status });
     }
   }
 

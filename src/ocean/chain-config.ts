@@ -1,6 +1,5 @@
 // Typed settings for the chain the gateway orders on: an embedded local chain (default, nothing to
 // configure) or an external RPC with Ocean's published addresses. Keys are never logged.
-import { resolve } from 'node:path';
 import { FetchRequest, JsonRpcProvider, Network, Wallet, isAddress } from 'ethers';
 import { OceanError } from './ocean-error.js';
 import { type OceanAddresses, publishedAddresses, readAddressFile } from './ocean-addresses.js';
@@ -20,19 +19,18 @@ export interface OceanChainConfig {
   serviceEndpoint: string;
 }
 
-export type OceanChainSettings =
-  | { mode: 'embedded'; dataDir: string; host: string; port: number; intervalMiningMs: number; serviceEndpoint: string }
-  | {
-      mode: 'external';
-      rpcUrl: string;
-      chainId: number | undefined;
-      addressFile: string | undefined;
-      consumerPrivateKey: string;
-      providerPrivateKey: string;
-      publisherPrivateKey: string;
-      marketplaceFeeAddress: string;
-      serviceEndpoint: string;
-    };
+/** A real network's settings, from OCEAN_* variables (the embedded and attached chains need none). */
+export interface OceanChainSettings {
+  mode: 'external';
+  rpcUrl: string;
+  chainId: number | undefined;
+  addressFile: string | undefined;
+  consumerPrivateKey: string;
+  providerPrivateKey: string;
+  publisherPrivateKey: string;
+  marketplaceFeeAddress: string;
+  serviceEndpoint: string;
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -56,20 +54,11 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-/** Reads and validates the Ocean settings once; throws `config_invalid` naming the variable. */
+/** Reads and validates a real network's settings once; throws `config_invalid` naming the variable. */
 export function readOceanChainSettings(env: Env = process.env): OceanChainSettings {
   const serviceEndpoint = env.OCEAN_SERVICE_ENDPOINT || env.PUBLIC_BASE_URL || 'http://127.0.0.1:8080';
   const rpcUrl = env.OCEAN_RPC_URL;
-  if (!rpcUrl) {
-    return {
-      mode: 'embedded',
-      dataDir: resolve(env.POSTHUMAN_DATA_DIR || './.posthuman'),
-      host: env.OCEAN_CHAIN_HOST || '127.0.0.1',
-      port: readInt(env, 'OCEAN_CHAIN_PORT', 8545, 0, 65535),
-      intervalMiningMs: readInt(env, 'OCEAN_BLOCK_INTERVAL_MS', 0, 0, 3_600_000),
-      serviceEndpoint,
-    };
-  }
+  if (!rpcUrl) throw invalid('OCEAN_RPC_URL', 'is required for a real network');
   if (!/^(https?|wss?):\/\//.test(rpcUrl)) throw invalid('OCEAN_RPC_URL', 'must be an http(s) or ws(s) URL');
   const consumerPrivateKey = readKey(env, 'OCEAN_CONSUMER_KEY');
   const marketplaceFeeAddress = env.OCEAN_MARKETPLACE_FEE_ADDRESS || new Wallet(consumerPrivateKey).address;
@@ -103,9 +92,7 @@ export function createRpcProvider(rpcUrl: string, chainId: number, timeoutMs = 1
 }
 
 /** Resolves external settings into a full config: the chain id (asked if unset) and the addresses. */
-export async function resolveExternalChainConfig(
-  settings: Extract<OceanChainSettings, { mode: 'external' }>,
-): Promise<OceanChainConfig> {
+export async function resolveExternalChainConfig(settings: OceanChainSettings): Promise<OceanChainConfig> {
   let chainId = settings.chainId;
   if (chainId === undefined) {
     const probe = new JsonRpcProvider(settings.rpcUrl, undefined, { staticNetwork: true });

@@ -64,7 +64,6 @@ export async function setUpChain(config: Config, role: 'gateway' | 'worker', env
   const serviceEndpoint = config.publicBaseUrl ?? `http://${config.host}:${config.port}`;
   if (env.OCEAN_RPC_URL || (config.chain.rpcUrl && env.OCEAN_CONSUMER_KEY)) {
     const settings = readOceanChainSettings({ ...env, OCEAN_RPC_URL: env.OCEAN_RPC_URL ?? config.chain.rpcUrl });
-    if (settings.mode !== 'external') throw new Error('unreachable: external settings expected');
     return { mode: 'external', config: await resolveExternalChainConfig(settings), stop: async () => {} };
   }
   if (config.chain.rpcUrl) {

@@ -6,9 +6,8 @@ const KEY_A = `0x${'11'.repeat(32)}`;
 const KEY_B = `0x${'22'.repeat(32)}`;
 
 describe('Ocean chain settings', () => {
-  it('defaults to the embedded chain under the data dir', () => {
-    const settings = readOceanChainSettings({ POSTHUMAN_DATA_DIR: '/tmp/ph' });
-    expect(settings).toMatchObject({ mode: 'embedded', dataDir: '/tmp/ph', host: '127.0.0.1', port: 8545, intervalMiningMs: 0 });
+  it('needs OCEAN_RPC_URL for a real network', () => {
+    expect(() => readOceanChainSettings({ POSTHUMAN_DATA_DIR: '/tmp/ph' })).toThrow(/OCEAN_RPC_URL/);
   });
 
   it('needs the consumer and provider keys for an external RPC, naming the variable', () => {
@@ -22,7 +21,6 @@ describe('Ocean chain settings', () => {
 
   it('lets the publisher key and marketplace address default to the consumer', () => {
     const s = readOceanChainSettings({ OCEAN_RPC_URL: 'https://rpc', OCEAN_CONSUMER_KEY: KEY_A.slice(2), OCEAN_PROVIDER_KEY: KEY_B, OCEAN_CHAIN_ID: '137' });
-    if (s.mode !== 'external') throw new Error('expected external');
     expect(s.publisherPrivateKey).toBe(KEY_A);
     expect(s.chainId).toBe(137);
     expect(s.marketplaceFeeAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);

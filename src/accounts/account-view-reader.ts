@@ -5,6 +5,6 @@ import { notFound } from '../errors/app-error.js';
 export async function readAccountView(app: FastifyInstance, accountId: string) {
   const account = await app.accountRepository.findAccount(accountId);
   if (!account) throw notFound('account');
-  const { available, held } = await app.ledger.balances(account.id);
-  return { id: account.id, name: account.name, balance: available, held, created_at: account.createdAt.toISOString() };
+  const { available, held, earnings } = await app.ledger.balances(account.id);
+  return { id: account.id, name: account.name, balance: available, held, earnings, created_at: account.createdAt.toISOString() };
 }

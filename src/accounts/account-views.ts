@@ -11,6 +11,11 @@ export const AccountSchema = Type.Object({
   name: Type.String(),
   balance: MicroCreditsOut,
   held: MicroCreditsOut,
+  earnings: Type.Unsafe<bigint | number>({
+    type: 'integer',
+    minimum: 0,
+    description: "Micro-credits earned as a model owner (75% of each job's price on the account's models)",
+  }),
   created_at: Type.String({ format: 'date-time' }),
 });
 

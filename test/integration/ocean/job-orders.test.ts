@@ -104,6 +104,8 @@ describe('POST /v1/models', () => {
     )) as unknown as { rows: { b: string }[] };
     // 75% of the price, rounded down; the marketplace keeps the rest.
     expect(BigInt(earnings.rows[0].b)).toBe((BigInt(job.cost) * 7_500n) / 10_000n);
+    const owner = json(await t.app.inject({ method: 'GET', url: '/v1/account', headers: { authorization: provider.headers.authorization } }));
+    expect(BigInt(owner.earnings)).toBe(BigInt(earnings.rows[0].b));
   });
 });
 

@@ -46,6 +46,38 @@ async function holdOf(jobId: string): Promise<string> {
   return r.rows[0].hold_id;
 }
 
+describe('holds under concurrency at the API', () => {
+  it('30 concurrent jobs against credit for exactly 10: 10 accepted, 20 refused with 402, nothing overdrawn', async () => {
+    // A second gateway on the same database with its own (unconsumed) queue and no depth limit.
+    const gw = await createTestApp({ QUEUE_MAX_DEPTH: '1000' }, t.testDb);
+    try {
+      const maxCost = 1_000 + Math.ceil((2_000 * (1 + 16)) / 1_000); // per job + per 1k × (1 input + 16 new tokens)
+      const { headers } = await createFundedAccount(gw, { credits: maxCost * 10 });
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          gw.app.inject({
+            method: 'POST',
+            url: '/v1/infer',
+            headers: { ...headers, prefer: 'respond-async' },
+            payload: { model: 'tiny-gpt2', input: 'x', parameters: { max_new_tokens: 16 } },
+          }),
+        ),
+      );
+      expect(answers.filter((a) => a.statusCode === 202)).toHaveLength(10);
+      expect(answers.filter((a) => a.statusCode === 402)).toHaveLength(20);
+      expect(answers.filter((a) => a.statusCode === 402).every((a) => json(a).code === 'insufficient_credit')).toBe(true);
+      const account = json(await gw.app.inject({ method: 'GET', url: '/v1/account', headers }));
+      expect(account).toMatchObject({ balance: 0, held: maxCost * 10 });
+      for (const a of answers.filter((x) => x.statusCode === 202)) {
+        await gw.app.inject({ method: 'DELETE', url: `/v1/jobs/${json(a).id}`, headers });
+      }
+      expect(json(await gw.app.inject({ method: 'GET', url: '/v1/account', headers }))).toMatchObject({ balance: maxCost * 10, held: 0 });
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('jobs under faults', () => {
   it('cancels a queued job at once and releases its hold in full; a full queue answers 503', async () => {
     // No worker runs here, so jobs stay queued.

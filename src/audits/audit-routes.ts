@@ -2,12 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../errors/app-error.js';
-import { BODY_ERRORS, errorResponses, OPERATOR_AUTH_ERRORS, Uuid } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, Nullable, OPERATOR_AUTH_ERRORS, Uuid } from '../http/schemas.js';
 import { createJobRepository } from '../jobs/job-repository.js';
 import { AUDIT_STATUSES, type AuditStatus } from './audits-schema.js';
 import { auditView, findAudit, requestAudit } from './audit-service.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const AuditSchema = Type.Object({
   id: Uuid,

@@ -72,6 +72,9 @@ export function toMicroCredits(value: number | string): bigint {
 
 export const Uuid = Type.String({ format: 'uuid' });
 
+/** `T | null` in a response schema. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
 export const IdParams = Type.Object({ id: Uuid });
 
 export const PageQuery = Type.Object({

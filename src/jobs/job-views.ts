@@ -1,10 +1,9 @@
 // The job representation every job route answers with.
 import { Type } from 'typebox';
-import { MicroCreditsOut, Uuid } from '../http/schemas.js';
+import { MicroCreditsOut, Nullable, Uuid } from '../http/schemas.js';
 import type { JobRow } from './job-repository.js';
 import { JOB_KINDS, JOB_STATUSES, type JobKind, type JobStatus } from './jobs-schema.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const TextScoreSchema = Type.Object({ loss: Type.Number(), perplexity: Type.Number(), tokens: Type.Integer() });
 

@@ -2,12 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Nullable } from '../http/schemas.js';
 import type { JobKind } from '../jobs/jobs-schema.js';
 import { canonicalJson, inputSha256, type JsonValue, outputSha256, sha256Hex, toJsonValue } from './canonical-json.js';
 import { decodeAttestation, Runtime } from './worker-attestation.js';
 
 const Sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const IsoTime = Type.String({ format: 'date-time' });
 
 export const ReceiptPayload = Type.Object(

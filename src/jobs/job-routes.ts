@@ -147,6 +147,32 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
+    '/v1/jobs/:id/events',
+    {
+      config: { auth: 'key' },
+      schema: {
+        operationId: 'streamJobEvents',
+        tags: ['jobs'],
+        summary: "Follow a job's progress as Server-Sent Events",
+        description:
+          'For a job started with `Prefer: respond-async`: `status` and `token` events while it runs, then `done` with ' +
+          'the whole job (output, usage, cost, receipt). A job already finished answers with `done` at once.',
+        security,
+        params: IdParams,
+        response: {
+          200: { description: 'Server-Sent Events', content: { 'text/event-stream': { schema: Type.String() } } },
+          ...errorResponses([...KEY_AUTH_ERRORS, 404]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const job = await app.jobService.get(keyPrincipal(request).accountId, request.params.id);
+      if (!job) throw notFound('job');
+      return streamJob(reply, { db: app.db, events: app.jobEvents }, job.id);
+    },
+  );
+
+  app.get(
     '/v1/jobs',
     {
       config: { auth: 'key' },

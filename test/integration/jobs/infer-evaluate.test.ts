@@ -108,6 +108,20 @@ describe('POST /v1/infer', () => {
     expect(tokens.map((e) => e.data.text).join('')).toBe(done.data.output);
   });
 
+  it('follows an async job as SSE at /v1/jobs/{id}/events (owner only)', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const job = json(await infer(headers, { model: 'tiny-gpt2', input: 'follow me', parameters: { max_new_tokens: 6 } }, { prefer: 'respond-async' }));
+    const res = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/events`, headers });
+    expect(res.headers['content-type']).toContain('text/event-stream');
+    const blocks = res.body.split('\n\n').filter((b) => b.startsWith('event:'));
+    const done = JSON.parse(blocks.at(-1)!.slice(blocks.at(-1)!.indexOf('data: ') + 6));
+    expect(blocks.at(-1)!.startsWith('event: done')).toBe(true);
+    expect(done).toMatchObject({ id: job.id, status: 'succeeded', usage: { output_tokens: 6 } });
+    expect(done.receipt.jws.split('.')).toHaveLength(3);
+    const stranger = await createFundedAccount(t);
+    expect((await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/events`, headers: stranger.headers })).statusCode).toBe(404);
+  });
+
   it('replays an Idempotency-Key: same job, charged once; another body is a 422', async () => {
     const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
     const body = { model: 'tiny-gpt2', input: 'idempotent', parameters: { max_new_tokens: 5 } };

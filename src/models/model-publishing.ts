@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { GatewayOcean } from '../ocean/gateway-ocean.js';
 import { RuntimeError } from '../runtime/index.js';
 import { createModelRepository, type ModelRow } from './model-repository.js';
 import { registerModel } from './model-registration.js';
+import { models } from './models-schema.js';
 
 export interface PublishInput {
   id: string;
@@ -19,6 +21,8 @@ export interface PublishInput {
   pricePerJob: bigint;
   pricePer1kTokens: bigint;
   ownerAccountId: string | null;
+  /** Datatoken price in OCEAN on a fixed-rate exchange; absent = free through a dispenser. */
+  oceanPrice?: string;
 }
 
 /** Unpacks a .tar.gz into a fresh folder; entries may not escape it (node-tar strips `..` and `/`). */
@@ -46,11 +50,15 @@ export async function publishModelFolder(
   const existing = await createModelRepository(deps.db).find(input.id);
   if (existing) throw new AppError('conflict', `a model with id "${input.id}" exists already`, { field: 'id' });
   let row: ModelRow;
+  const { oceanPrice, ...registration } = input;
   try {
-    row = await registerModel(deps.db, deps.dataDir, { ...input, sourceDir });
+    row = await registerModel(deps.db, deps.dataDir, { ...registration, sourceDir });
   } catch (err) {
     if (err instanceof RuntimeError) throw new AppError('invalid_request', `not a usable model folder: ${err.message}`, { field: 'body' });
     throw err;
+  }
+  if (oceanPrice) {
+    [row] = await deps.db.update(models).set({ oceanPrice }).where(eq(models.id, row.id)).returning();
   }
   if (!deps.ocean) return row;
   const published = await deps.ocean.ensurePublished(deps.db, row);

@@ -27,6 +27,7 @@ const ModelSchema = Type.Object({
         datatoken_address: Type.String({ description: 'Ordered (startOrder) once per job' }),
         service_id: Type.String(),
         service_timeout: Type.Integer(),
+        price_ocean: Type.Union([Type.String(), Type.Null()], { description: 'OCEAN per order (fixed rate); null = free' }),
         tx_hashes: Type.Record(Type.String(), Type.String()),
       }),
       Type.Null(),
@@ -57,6 +58,7 @@ function modelView(m: ModelRow) {
             datatoken_address: m.datatokenAddress,
             service_id: m.serviceId ?? '',
             service_timeout: m.serviceTimeout ?? 0,
+            price_ocean: m.oceanPrice,
             tx_hashes: m.publishTxHashes ?? {},
           }
         : null,
@@ -70,6 +72,12 @@ const PublishQuery = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     price_per_job: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per job' }),
     price_per_1k_tokens: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per 1,000 tokens' }),
+    ocean_price: Type.Optional(
+      Type.String({
+        pattern: '^(0\\.[0-9]{0,17}[1-9]|[1-9][0-9]{0,17}(\\.[0-9]{1,18})?)$',
+        description: 'Sell each order datatoken for this many OCEAN on a fixed-rate exchange (default: free, via a dispenser)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -115,6 +123,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           pricePerJob: BigInt(q.price_per_job),
           pricePer1kTokens: BigInt(q.price_per_1k_tokens),
           ownerAccountId: accountId,
+          oceanPrice: q.ocean_price,
         });
         return reply.code(201).send(modelView(model));
       } finally {
@@ -151,6 +160,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         pricePerJob: BigInt(b.price_per_job),
         pricePer1kTokens: BigInt(b.price_per_1k_tokens),
         ownerAccountId: b.owner_account_id ?? null,
+        oceanPrice: b.ocean_price,
       });
       return reply.code(201).send(modelView(model));
     },

@@ -25,6 +25,8 @@ export const models = pgTable(
     nftAddress: text('nft_address'),
     datatokenAddress: text('datatoken_address'),
     serviceId: text('service_id'),
+    /** Price of one datatoken in OCEAN (decimal string) on a fixed-rate exchange; null = free (dispenser). */
+    oceanPrice: text('ocean_price'),
     /** Seconds an order for this model stays usable (the compute service's timeout). */
     serviceTimeout: integer('service_timeout'),
     publishTxHashes: jsonb('publish_tx_hashes').$type<Record<string, string>>(),

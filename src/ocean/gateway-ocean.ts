@@ -69,7 +69,7 @@ export function createGatewayOcean(config: OceanChainConfig, options: { poolSize
         symbol: model.id.slice(0, 8).toUpperCase().replace(/[^A-Z0-9]/g, 'X'),
         description: `Posthuman Gateway model ${model.id}; weights sha256 ${model.weightsSha256}`,
         weightsSha256: model.weightsSha256,
-        pricing: { type: 'free' },
+        pricing: model.oceanPrice ? { type: 'fixed', priceOcean: model.oceanPrice } : { type: 'free' },
         serviceTimeout: SERVICE_TIMEOUT_SECONDS,
         trustedAlgorithm: RUNTIME_ALGORITHM,
       });

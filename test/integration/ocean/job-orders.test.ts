@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { create } from 'tar';
+import { Interface, parseEther } from 'ethers';
 import { buildTinyModel } from '../../../src/runtime/index.js';
 import { readAnchorTx } from '../../../src/ocean/log-anchor.js';
 import { decodeReceipt, outputSha256, verifyReceiptInclusion, verifyReceiptSignature } from '../../../src/receipts/index.js';
@@ -106,6 +107,44 @@ describe('POST /v1/models', () => {
     expect(BigInt(earnings.rows[0].b)).toBe((BigInt(job.cost) * 7_500n) / 10_000n);
     const owner = json(await t.app.inject({ method: 'GET', url: '/v1/account', headers: { authorization: provider.headers.authorization } }));
     expect(BigInt(owner.earnings)).toBe(BigInt(earnings.rows[0].b));
+  });
+});
+
+describe('fixed-price models', () => {
+  it('sells each order datatoken for OCEAN on a fixed-rate exchange, paid by the gateway wallet', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'posthuman-priced-'));
+    await buildTinyModel(join(folder, 'priced'), { seed: 11 });
+    const archive = await streamToBuffer(create({ gzip: true, cwd: folder }, ['priced']));
+    const provider = await createFundedAccount(t, { scopes: ['publish'] });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/v1/models?id=priced-0&price_per_job=1&price_per_1k_tokens=1&ocean_price=0',
+      headers: { ...provider.headers, 'content-type': 'application/gzip' },
+      payload: archive,
+    });
+    expect(json(bad)).toMatchObject({ status: 400, field: 'querystring.ocean_price' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/models?id=priced&price_per_job=1&price_per_1k_tokens=1&ocean_price=2',
+      headers: { ...provider.headers, 'content-type': 'application/gzip' },
+      payload: archive,
+    });
+    expect(res.statusCode).toBe(201);
+    expect(json(res).ocean.price_ocean).toBe('2');
+
+    const ocean = t.app.ocean!.client;
+    const erc20 = new Interface(['function balanceOf(address) view returns (uint256)']);
+    const balanceOf = async () =>
+      BigInt(await ocean.provider.call({ to: ocean.addresses.Ocean, data: erc20.encodeFunctionData('balanceOf', [t.app.ocean!.consumerAddress]) }));
+    const before = await balanceOf();
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const job = json(
+      await t.app.inject({ method: 'POST', url: '/v1/infer', headers, payload: { model: 'priced', input: 'paid', parameters: { max_new_tokens: 2 } } }),
+    );
+    expect(job).toMatchObject({ status: 'succeeded', order: { chain_id: 8996 } });
+    const paid = before - (await balanceOf());
+    // 2 OCEAN per datatoken plus the exchange's 0.1% Ocean fee.
+    expect(paid).toBe(parseEther('2.002'));
   });
 });
 

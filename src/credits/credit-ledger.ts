@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { AppError } from '../errors/app-error.js';
-import type { Db, DbOrTx, Tx } from '../db/database.js';
+import { type Db, type DbOrTx, inTransaction, type Tx } from '../db/database.js';
 import { apiKeys } from '../accounts/accounts-schema.js';
 import { accountBalances, ensureAccountBooks, ensureSystemBook } from './ledger-books.js';
 import { holds, ledgerBooks, ledgerEntries, ledgerTransactions } from './ledger-schema.js';
@@ -103,11 +103,6 @@ async function post(tx: Tx, input: PostInput): Promise<PostResult> {
   return { transactionId: created.id, replayed: false };
 }
 
-/** Runs `fn` in the caller's transaction, or in a new one when given the database. */
-async function inTx<T>(db: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return 'rollback' in db ? fn(db as Tx) : (db as Db).transaction(fn);
-}
-
 export function createLedger({ db }: { db: Db }) {
   return {
     async grant(
@@ -115,7 +110,7 @@ export function createLedger({ db }: { db: Db }) {
       on: DbOrTx = db,
     ): Promise<PostResult & { balance: bigint }> {
       assertPositive(input.amount, 'amount');
-      return inTx(on, async (tx) => {
+      return inTransaction(on, async (tx) => {
         const books = await ensureAccountBooks(tx, input.accountId);
         const issuance = await ensureSystemBook(tx, 'issuance');
         const result = await post(tx, {
@@ -139,7 +134,7 @@ export function createLedger({ db }: { db: Db }) {
      */
     async hold(input: HoldInput, on: DbOrTx = db): Promise<{ holdId: string; replayed: boolean }> {
       assertPositive(input.amount, 'amount');
-      return inTx(on, async (tx) => {
+      return inTransaction(on, async (tx) => {
         const books = await ensureAccountBooks(tx, input.accountId);
         // The ledger row is written first: a concurrent retry with the same key waits on it and
         // then finds it, so a hold is created once however many times the call is repeated.
@@ -172,7 +167,7 @@ export function createLedger({ db }: { db: Db }) {
       input: { holdId: string; capture: bigint; payees?: { bookId: string; amount: bigint }[] },
       on: DbOrTx = db,
     ): Promise<SettleResult> {
-      return inTx(on, async (tx) => {
+      return inTransaction(on, async (tx) => {
         const [hold] = await tx.select().from(holds).where(eq(holds.id, input.holdId)).for('update');
         if (!hold) throw new AppError('not_found', 'hold not found');
         if (hold.status === 'settled') {

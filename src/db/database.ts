@@ -11,6 +11,12 @@ export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelati
 /** A repository call runs on the database or inside a caller's transaction. */
 export type DbOrTx = Db | Tx;
 
+/** Runs `fn` in the caller's transaction when given one, else in a new transaction of its own. */
+export function inTransaction<T>(on: DbOrTx, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  // Only a transaction has `rollback`; nesting a second transaction would open a savepoint instead.
+  return 'rollback' in on ? fn(on as Tx) : (on as Db).transaction(fn);
+}
+
 export interface Database {
   db: Db;
   kind: 'postgres' | 'pglite';

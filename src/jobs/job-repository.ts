@@ -116,10 +116,6 @@ export function createJobRepository(db: DbOrTx) {
       return row;
     },
 
-    async countQueued(): Promise<number> {
-      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(jobs).where(eq(jobs.status, 'queued'));
-      return row.n;
-    },
   };
 }
 

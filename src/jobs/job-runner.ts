@@ -2,12 +2,10 @@
 // one transaction. A retried or re-delivered job settles its hold once, whatever happened before.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
-import { eq } from 'drizzle-orm';
 import type { Ledger } from '../credits/credit-ledger.js';
 import { ensureAccountBooks, ensureSystemBook } from '../credits/ledger-books.js';
 import type { Db, Tx } from '../db/database.js';
 import { createModelRepository } from '../models/model-repository.js';
-import { models } from '../models/models-schema.js';
 import { CancelledError, RuntimeError } from '../runtime/index.js';
 import type { EngineRegistry } from './engine-registry.js';
 import type { JobHandler } from './job-catalog.js';
@@ -79,19 +77,20 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
     error?: { code: string; message: string };
     outputTokens?: number;
     computeMs?: number;
+    /** The model owner's account, paid its share of a non-zero cost (the model row run() already read). */
+    owner?: string | null;
   }
 
   /** Records the outcome and settles the hold in one transaction; a second settle changes nothing. */
-  async function settle(job: JobRow, s: Settlement): Promise<JobRow | undefined> {
+  async function settle(job: JobRow, { owner, ...s }: Settlement): Promise<JobRow | undefined> {
     return deps.db.transaction(async (tx: Tx) => {
       const finished = await createJobRepository(tx).finish(job.id, ['running'], s);
       if (!finished) return undefined; // another attempt or a cancel finished it first
       if (!job.holdId) return finished;
-      const [model] = await tx.select({ owner: models.ownerAccountId }).from(models).where(eq(models.id, job.modelId));
-      const split = splitRevenue(s.cost, Boolean(model?.owner));
+      const split = splitRevenue(s.cost, Boolean(owner));
       const payees = [{ bookId: await ensureSystemBook(tx, 'marketplace'), amount: split.marketplace }];
-      if (model?.owner && split.owner > 0n) {
-        payees.push({ bookId: (await ensureAccountBooks(tx, model.owner)).earnings, amount: split.owner });
+      if (owner && split.owner > 0n) {
+        payees.push({ bookId: (await ensureAccountBooks(tx, owner)).earnings, amount: split.owner });
       }
       await deps.ledger.settle({ holdId: job.holdId, capture: s.cost, payees }, tx);
       return finished;
@@ -148,6 +147,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
         outputTokens: outcome.outputTokens,
         computeMs: outcome.computeMs,
         cost: capped,
+        owner: model.ownerAccountId,
       });
       // The receipt gets its own short transaction (the log's append lock is held until commit).
       if (finished?.status === 'succeeded' && deps.receipts) {

@@ -5,8 +5,7 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { join } from 'node:path';
 import { and, asc, desc, eq, isNull, like, sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
-import type { Db, DbOrTx } from '../db/database.js';
-import { inTransaction } from './db-transaction.js';
+import { type Db, type DbOrTx, inTransaction } from '../db/database.js';
 import { signingKeys } from './receipts-schema.js';
 import {
   assertWorkerName,

@@ -3,8 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { decodeProtectedHeader } from 'jose';
-import type { Db, DbOrTx } from '../db/database.js';
-import { inTransaction } from './db-transaction.js';
+import { type Db, type DbOrTx, inTransaction } from '../db/database.js';
 import type { KeyStore } from './key-store.js';
 import { buildReceiptPayload, type ReceiptInput, ReceiptBuildError } from './receipt-builder.js';
 import { receiptLeafHash, signReceipt } from './receipt-signer.js';

@@ -1,9 +1,8 @@
 // The append-only transparency log in Postgres: serialised appends, signed tree heads, proofs and
 // chain anchors. Proofs read every leaf up to the tree size: O(n) per request, fine for now.
 import { and, asc, desc, eq, isNotNull, isNull, lt, max, sql } from 'drizzle-orm';
-import type { Db, DbOrTx, Tx } from '../db/database.js';
+import { type Db, type DbOrTx, type Tx, inTransaction } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
-import { inTransaction } from './db-transaction.js';
 import type { ConsistencyProof, InclusionProof, SignedTreeHead } from './log-types.js';
 import * as merkle from './merkle.js';
 import { logEntries, treeHeads } from './receipts-schema.js';

@@ -1,6 +1,6 @@
 // The zero-configuration chain: starts a local chain, deploys Ocean's contracts, and funds the
-// gateway's wallets, whose keys persist in the data dir. Chain state does not persist: each start is
-// a fresh chain, so the address file is rewritten and models must be published again.
+// gateway's wallets, whose keys persist in the data dir. The chain's state persists there too (a
+// journal replayed at start), so a restart keeps every contract, publication, order and anchor.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
@@ -10,7 +10,7 @@ import { contractInterface } from './contract-artifacts.js';
 import { deployOceanContracts } from './deploy-contracts.js';
 import { type LocalChain, type LocalChainOptions, startLocalChain } from './local-chain.js';
 import { ManagedSigner } from './nonce-manager.js';
-import { writeAddressFile } from './ocean-addresses.js';
+import { type OceanAddresses, readAddressFile, writeAddressFile } from './ocean-addresses.js';
 import { OceanError } from './ocean-error.js';
 
 export const WALLET_ROLES = ['consumer', 'provider', 'publisher', 'marketplace'] as const;
@@ -20,8 +20,10 @@ export type DevWallets = Record<WalletRole, { address: string; privateKey: strin
 export interface EmbeddedOceanOptions extends LocalChainOptions {
   dataDir: string;
   serviceEndpoint?: string;
-  /** OCEAN minted to the consumer and the publisher at each start. Default 1,000,000. */
+  /** OCEAN minted to the consumer and the publisher when the chain is created. Default 1,000,000. */
   oceanGrant?: string;
+  /** Keep the chain's state in `<dataDir>/chain/journal.jsonl` across restarts. Default true. */
+  persist?: boolean;
 }
 
 export interface EmbeddedOcean {
@@ -62,24 +64,13 @@ export async function startEmbeddedOcean(options: EmbeddedOceanOptions): Promise
   const wallets = await loadOrCreateDevWallets(walletFile);
 
   // Deploy and fund on automine (fast), then switch to the requested block interval.
-  const chain = await startLocalChain({ ...options, intervalMiningMs: 0 });
+  const journalFile = options.persist === false ? undefined : join(options.dataDir, 'chain', 'journal.jsonl');
+  const chain = await startLocalChain({ ...options, intervalMiningMs: 0, journalFile });
   const provider = createRpcProvider(chain.rpcUrl, chain.chainId);
   try {
-    const deployer = new ManagedSigner(chain.accounts[0].privateKey, provider, { chainId: chain.chainId });
-    const addresses = await deployOceanContracts(deployer, chain.chainId);
-    await writeAddressFile(addressFile, addresses);
-
-    const ocean = contractInterface('OceanToken');
-    const grant = parseEther(options.oceanGrant ?? '1000000');
-    const funding = [];
-    for (const role of WALLET_ROLES) {
-      funding.push(await deployer.send({ to: wallets[role].address, data: '0x', value: parseEther('100'), gasLimit: 21_000n }));
-    }
-    for (const role of ['consumer', 'publisher'] as const) {
-      const data = ocean.encodeFunctionData('mint', [wallets[role].address, grant]);
-      funding.push(await deployer.send({ to: addresses.Ocean, data, gasLimit: 100_000n }));
-    }
-    await Promise.all(funding.map((tx) => deployer.wait(tx)));
+    const restored = chain.replayed.blocks > 0 ? await restoredAddresses(addressFile, chain.chainId, provider) : null;
+    const addresses = restored ?? (await deployAndFund(chain, provider, wallets, options.oceanGrant));
+    if (!restored) await writeAddressFile(addressFile, addresses);
     if (options.intervalMiningMs && options.intervalMiningMs > 0) await chain.setIntervalMining(options.intervalMiningMs);
 
     const config: OceanChainConfig = {
@@ -99,4 +90,33 @@ export async function startEmbeddedOcean(options: EmbeddedOceanOptions): Promise
   } finally {
     provider.destroy();
   }
+}
+
+/** A replayed chain keeps its contracts: the address file still names them, and they have code. */
+async function restoredAddresses(addressFile: string, chainId: number, provider: ReturnType<typeof createRpcProvider>): Promise<OceanAddresses | null> {
+  let addresses: OceanAddresses;
+  try {
+    addresses = await readAddressFile(addressFile, chainId);
+  } catch {
+    return null;
+  }
+  return (await provider.getCode(addresses.ERC721Factory)) !== '0x' ? addresses : null;
+}
+
+/** Deploys Ocean's contracts on a new chain and funds the gateway's wallets. */
+async function deployAndFund(chain: LocalChain, provider: ReturnType<typeof createRpcProvider>, wallets: DevWallets, oceanGrant = '1000000'): Promise<OceanAddresses> {
+  const deployer = new ManagedSigner(chain.accounts[0].privateKey, provider, { chainId: chain.chainId });
+  const addresses = await deployOceanContracts(deployer, chain.chainId);
+  const ocean = contractInterface('OceanToken');
+  const grant = parseEther(oceanGrant);
+  const funding = [];
+  for (const role of WALLET_ROLES) {
+    funding.push(await deployer.send({ to: wallets[role].address, data: '0x', value: parseEther('100'), gasLimit: 21_000n }));
+  }
+  for (const role of ['consumer', 'publisher'] as const) {
+    const data = ocean.encodeFunctionData('mint', [wallets[role].address, grant]);
+    funding.push(await deployer.send({ to: addresses.Ocean, data, gasLimit: 100_000n }));
+  }
+  await Promise.all(funding.map((tx) => deployer.wait(tx)));
+  return addresses;
 }

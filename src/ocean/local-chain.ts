@@ -1,11 +1,14 @@
 // An in-process EVM chain (Hardhat's EDR) served over HTTP JSON-RPC, for dev, tests and benchmarks.
-// State lives in memory only: every start is a fresh chain (see embedded-ocean.ts for what follows).
+// With a journal file, its state survives restarts (chain-journal.ts); without one it lives in memory.
+// The HTTP side answers only what a public node would: reads and signed raw transactions.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HDNodeWallet, Mnemonic } from 'ethers';
 import { createHardhatNetworkProvider } from 'hardhat/internal/hardhat-network/provider/provider.js';
+import { MethodNotFoundError } from 'hardhat/internal/core/providers/errors.js';
 import { JsonRpcHandler } from 'hardhat/internal/hardhat-network/jsonrpc/handler.js';
 import { defaultHardhatNetworkParams } from 'hardhat/internal/core/config/default-config.js';
+import { ChainJournal } from './chain-journal.js';
 import { OceanError } from './ocean-error.js';
 
 /** Hardhat's well-known dev mnemonic: its keys are public, never use them outside a local chain. */
@@ -22,6 +25,8 @@ export interface LocalChainOptions {
   intervalMiningMs?: number;
   /** How many funded dev accounts (10,000 ETH each). Default 5. */
   accounts?: number;
+  /** Journal making the chain durable: replayed at start, appended to as blocks are mined. */
+  journalFile?: string;
 }
 
 export interface DevAccount {
@@ -35,6 +40,8 @@ export interface LocalChain {
   port: number;
   chainId: number;
   accounts: DevAccount[];
+  /** Blocks and transactions replayed from the journal at start (0 for a fresh chain). */
+  replayed: { blocks: number; transactions: number };
   /** Raw JSON-RPC into the chain without HTTP (e.g. evm_increaseTime in tests). */
   request(method: string, params?: unknown[]): Promise<unknown>;
   /** Switches to a block every `ms` milliseconds, or back to automine with 0. */
@@ -45,6 +52,21 @@ export interface LocalChain {
   resumeRpc(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/**
+ * JSON-RPC methods the HTTP endpoint serves: reads and signed raw transactions. Test and admin
+ * methods (hardhat_*, evm_*, debug_*, personal_*) and signing with the node's unlocked dev accounts
+ * would let anyone reaching the port act as any wallet or move chain time; they stay in-process.
+ */
+const REFUSED_ETH_METHODS = new Set(['eth_sendTransaction', 'eth_sign', 'eth_signTransaction', 'eth_signTypedData', 'eth_signTypedData_v3', 'eth_signTypedData_v4', 'eth_accounts', 'eth_coinbase']);
+export function isPublicRpcMethod(method: string): boolean {
+  if (method.startsWith('eth_')) return !REFUSED_ETH_METHODS.has(method);
+  return method === 'net_version' || method === 'net_listening' || method === 'net_peerCount' || method === 'web3_clientVersion' || method === 'web3_sha3';
+}
+
+/** Methods after which new blocks may exist, so the journal catches up before answering. */
+const JOURNALED_METHODS = new Set(['eth_sendRawTransaction', 'eth_sendTransaction', 'evm_mine', 'hardhat_mine', 'evm_setAutomine', 'evm_revert']);
+
 
 function devAccounts(count: number): DevAccount[] {
   // One seed derivation, then cheap child derivations.
@@ -60,6 +82,8 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
   const chainId = options.chainId ?? LOCAL_CHAIN_ID;
   const accounts = devAccounts(options.accounts ?? 5);
   const interval = options.intervalMiningMs ?? 0;
+  const automine = interval <= 0;
+  const journal = options.journalFile ? ChainJournal.open(options.journalFile, chainId, accounts.length) : undefined;
 
   const provider = await createHardhatNetworkProvider(
     {
@@ -68,8 +92,9 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       networkId: chainId,
       blockGasLimit: 60_000_000,
       minGasPrice: 0n,
-      automine: interval <= 0,
-      intervalMining: Math.max(interval, 0),
+      // Replay mines by hand first; the requested mode is set after it.
+      automine: true,
+      intervalMining: journal?.existed ? 0 : Math.max(interval, 0),
       mempoolOrder: 'priority',
       chains: defaultHardhatNetworkParams.chains,
       genesisAccounts: accounts.map((a) => ({ privateKey: a.privateKey, balance: 10n ** 22n })),
@@ -81,11 +106,51 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       allowBlocksWithSameTimestamp: true,
       enableTransientStorage: false,
       enableRip7212: false,
+      // A journaled chain starts from the same genesis time at every replay.
+      ...(journal ? { initialDate: new Date(journal.header.genesis * 1000) } : {}),
     },
     { enabled: false },
   );
+  const direct = (method: string, params: unknown[] = []) => provider.request({ method, params });
 
-  const handler = new JsonRpcHandler(provider);
+  let replayed = { blocks: 0, transactions: 0 };
+  if (journal?.existed) {
+    replayed = await journal.replay(direct);
+    // Bring the chain's clock back to the wall clock for the blocks that follow.
+    const head = (await direct('eth_getBlockByNumber', ['latest', false])) as { timestamp: string };
+    const now = Math.floor(Date.now() / 1000);
+    if (Number(head.timestamp) < now) await direct('evm_setNextBlockTimestamp', [`0x${now.toString(16)}`]);
+  }
+  if (!automine) await direct('evm_setAutomine', [false]);
+
+  /** Every request, in-process or over HTTP, goes through here so the journal sees what changes state. */
+  const request = async (method: string, params: unknown[] = []): Promise<unknown> => {
+    const result = await direct(method, params);
+    if (!journal) return result;
+    if (method === 'eth_sendRawTransaction') journal.recordTransaction(params[0] as string);
+    else if (method === 'hardhat_dropTransaction' && result === true) journal.recordDrop(params[0] as string);
+    else if (method === 'evm_revert' && result === true) journal.recordRevert(Number(await direct('eth_blockNumber')));
+    if (JOURNALED_METHODS.has(method)) await journal.sync(direct);
+    if (method === 'evm_setIntervalMining') watchBlocks(Number(params[0]));
+    return result;
+  };
+  let blockTimer: NodeJS.Timeout | undefined;
+  const watchBlocks = (ms: number) => {
+    clearInterval(blockTimer);
+    blockTimer = journal && ms > 0 ? setInterval(() => void journal.sync(direct), ms) : undefined;
+    blockTimer?.unref();
+  };
+  watchBlocks(interval);
+
+  const publicProvider = {
+    request: ({ method, params }: { method: string; params?: unknown[] }) => {
+      if (!isPublicRpcMethod(method)) return Promise.reject(new MethodNotFoundError(`the method ${method} is not available on this endpoint`));
+      return request(method, params);
+    },
+    addListener: provider.addListener.bind(provider),
+    removeListener: provider.removeListener.bind(provider),
+  };
+  const handler = new JsonRpcHandler(publicProvider as unknown as typeof provider);
   const server: Server = createServer((req, res) => void handler.handleHttp(req, res));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -104,10 +169,11 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
     port,
     chainId,
     accounts,
-    request: (method, params = []) => provider.request({ method, params }),
+    replayed,
+    request,
     async setIntervalMining(ms) {
-      await provider.request({ method: 'evm_setAutomine', params: [ms <= 0] });
-      await provider.request({ method: 'evm_setIntervalMining', params: [Math.max(ms, 0)] });
+      await request('evm_setAutomine', [ms <= 0]);
+      await request('evm_setIntervalMining', [Math.max(ms, 0)]);
     },
     pauseRpc() {
       return new Promise<void>((resolve) => {
@@ -124,8 +190,10 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         // An interval-mining timer would otherwise keep mining (and the process alive).
+        clearInterval(blockTimer);
         void provider.request({ method: 'evm_setIntervalMining', params: [0] }).catch(() => {});
-        server.close(() => resolve());
+        const synced = journal ? journal.recordHead(direct).catch(() => {}) : Promise.resolve();
+        server.close(() => void synced.then(() => resolve()));
         // Keep-alive clients would otherwise hold the server open.
         server.closeAllConnections();
       });

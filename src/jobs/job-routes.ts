@@ -6,7 +6,7 @@ import { AppError, notFound } from '../errors/app-error.js';
 import { requestFingerprint } from '../http/idempotency.js';
 import { BODY_ERRORS, errorResponses, IdParams, IdempotencyHeaders, KEY_AUTH_ERRORS, Page, PageQuery } from '../http/schemas.js';
 import { keyPrincipal } from '../plugins/auth.js';
-import { EvaluateBody, InferBody } from './job-requests.js';
+import { EvaluateBody, InferBody, MAX_TEXT_CHARS } from './job-requests.js';
 import type { Submission } from './job-service.js';
 import { FINAL_STATUSES, type JobRow } from './job-repository.js';
 import { streamJob } from './job-stream.js';
@@ -121,6 +121,12 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const texts = body.texts ?? (body.text !== undefined ? [body.text] : []);
       if (texts.length === 0 || (body.text !== undefined && body.texts !== undefined)) {
         throw new AppError('validation_failed', 'send exactly one of `text` or `texts`', { field: 'body.texts' });
+      }
+      const chars = texts.reduce((sum, t) => sum + t.length, 0);
+      if (chars > MAX_TEXT_CHARS) {
+        throw new AppError('validation_failed', `texts hold ${chars} characters in all; at most ${MAX_TEXT_CHARS} are taken`, {
+          field: 'body.texts',
+        });
       }
       return submit(request, reply, { kind: 'evaluate', model: body.model, modelSha256: body.model_sha256, request: { texts } }, body, false);
     },

@@ -1,5 +1,6 @@
 // Gateway side of a job: validate against the model, hold the maximum cost and create the job in one
 // transaction, enqueue it, wait for it, cancel it.
+import { publicJobError } from './job-errors.js';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger } from '../credits/credit-ledger.js';
@@ -21,12 +22,15 @@ export interface JobServiceDeps {
   ledger: Ledger;
   queue: JobQueue;
   events: JobEvents;
-  countTokens: (text: string) => number;
+  countTokens: CountTokens;
   maxQueueDepth: number;
   log: FastifyBaseLogger;
   /** Orders every job on chain before it is enqueued; null when the chain is off. */
   ocean: GatewayOcean | null;
 }
+
+/** The token count of text if at most `limit`, else some number above it (work bounded by the limit). */
+export type CountTokens = (text: string, limit: number) => number;
 
 export type Submission =
   | { kind: 'infer'; model: string; modelSha256?: string; request: InferRequest }
@@ -51,12 +55,14 @@ function resolveModel(model: ModelRow | undefined, s: Submission, ocean: Gateway
 }
 
 /** Counts tokens and checks them against the context; returns [input tokens, tokens billed at most]. */
-function measure(model: ModelRow, s: Submission, countTokens: (t: string) => number): [number, number] {
+function measure(model: ModelRow, s: Submission, countTokens: CountTokens): [number, number] {
   if (s.kind === 'infer') {
-    const input = countTokens(s.request.input);
+    // Counting stops once the input cannot fit, so a huge input costs no more than a fitting one.
+    const input = countTokens(s.request.input, model.contextLength);
     const room = model.contextLength - input;
     if (room < 1) {
-      throw new AppError('validation_failed', `input is ${input} tokens; model "${model.id}" has a context of ${model.contextLength} tokens`, {
+      const size = input > model.contextLength ? `more than ${model.contextLength}` : String(input);
+      throw new AppError('validation_failed', `input is ${size} tokens; model "${model.id}" has a context of ${model.contextLength} tokens`, {
         field: 'body.input',
       });
     }
@@ -69,10 +75,15 @@ function measure(model: ModelRow, s: Submission, countTokens: (t: string) => num
     }
     return [input, input + s.request.parameters.max_new_tokens];
   }
-  // Texts longer than the context are scored in sliding windows, so any length is accepted.
-  const tokens = s.request.texts.reduce((sum, t) => sum + countTokens(t), 0);
-  if (s.request.texts.some((t) => countTokens(t) < 2)) {
-    throw new AppError('validation_failed', 'each text needs at least 2 tokens to be scored', { field: 'body.texts' });
+  // Texts longer than the context are scored in sliding windows, so any length is accepted; the
+  // request schema bounds the characters, and so the work of counting.
+  let tokens = 0;
+  for (const text of s.request.texts) {
+    const count = countTokens(text, Number.MAX_SAFE_INTEGER);
+    if (count < 2) {
+      throw new AppError('validation_failed', 'each text needs at least 2 tokens to be scored', { field: 'body.texts' });
+    }
+    tokens += count;
   }
   return [tokens, tokens];
 }
@@ -83,12 +94,11 @@ export function createJobService(deps: JobServiceDeps) {
 
   /** Fails a job that cannot be ordered and releases its hold in full: never charged without a run. */
   async function failUnordered(job: JobRow, err: unknown): Promise<JobRow> {
-    const message = err instanceof Error ? err.message : String(err);
     deps.log.error({ err, jobId: job.id }, 'ordering failed; job failed and hold released');
     const failed = await deps.db.transaction(async (tx) => {
       const row = await createJobRepository(tx).finish(job.id, ['queued'], {
         status: 'failed',
-        error: { code: 'order_failed', message },
+        error: publicJobError('order_failed', ''),
         cost: 0n,
       });
       if (row?.holdId) await deps.ledger.release(row.holdId, tx);

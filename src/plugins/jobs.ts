@@ -47,7 +47,7 @@ export default fp(
         ledger: app.ledger,
         queue,
         events,
-        countTokens: (text) => tokenizer.encode(text).length,
+        countTokens: (text, limit) => tokenizer.countTokens(text, limit),
         maxQueueDepth: config.jobs.maxQueueDepth,
         log: app.log,
         ocean,

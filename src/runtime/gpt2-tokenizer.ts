@@ -1,7 +1,8 @@
-// The GPT-2 BPE tokenizer (js-tiktoken's 'gpt2' ranks) plus the per-token byte table that decoding
+// The GPT-2 BPE tokenizer (js-tiktoken's 'gpt2' ranks, encoded by our BytePairEncoder, which gives
+// js-tiktoken's output without its quadratic merge loop) plus the per-token byte table that decoding
 // and streaming need; one lazily built instance per thread.
-import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
+import { BytePairEncoder } from './byte-pair-encoder.js';
 import { GPT2_END_OF_TEXT } from './gpt2-config.js';
 
 export const END_OF_TEXT = '<|endoftext|>';
@@ -9,6 +10,11 @@ export const END_OF_TEXT = '<|endoftext|>';
 export interface Gpt2Tokenizer {
   /** `<|endoftext|>` in the text is the special token 50256, as with Hugging Face's GPT2TokenizerFast. */
   encode(text: string): number[];
+  /**
+   * The token count if it is at most `limit`, else some number above `limit`. Work is bounded by the
+   * limit, not the text: request handlers count with it before anything else looks at the text.
+   */
+  countTokens(text: string, limit: number): number;
   decode(tokenIds: readonly number[]): string;
   /** Raw bytes of one token (a token may hold part of a UTF-8 character). */
   tokenBytes(tokenId: number): Uint8Array;
@@ -30,15 +36,24 @@ export function gpt2TokenByteTable(): Uint8Array[] {
 
 export function getGpt2Tokenizer(): Gpt2Tokenizer {
   if (tokenizer) return tokenizer;
-  const tiktoken = new Tiktoken(gpt2Ranks);
+  const encoder = createGpt2Encoder();
   const table = gpt2TokenByteTable();
   const decoder = new TextDecoder('utf-8');
   tokenizer = {
-    encode: (text) => tiktoken.encode(text, 'all'),
+    encode: (text) => encoder.encode(text),
+    countTokens: (text, limit) => encoder.countUpTo(text, limit),
     decode: (tokenIds) => decoder.decode(concatTokenBytes(table, tokenIds)),
     tokenBytes: (tokenId) => table[tokenId] ?? new Uint8Array(0),
   };
   return tokenizer;
+}
+
+/** A BytePairEncoder over the GPT-2 ranks; `<|endoftext|>` in the text is the special token. */
+export function createGpt2Encoder(): BytePairEncoder {
+  const table = gpt2TokenByteTable();
+  const ranks = new Map<string, number>();
+  for (let id = 0; id < GPT2_END_OF_TEXT; id++) ranks.set(Buffer.from(table[id]).toString('latin1'), id);
+  return new BytePairEncoder(ranks, gpt2Ranks.pat_str, new Map([[END_OF_TEXT, GPT2_END_OF_TEXT]]));
 }
 
 function concatTokenBytes(table: Uint8Array[], tokenIds: readonly number[]): Uint8Array {

@@ -153,7 +153,7 @@ describe('gateway process', () => {
 
     const second = startEntry('src/server.ts', { PORT: '0', CHAIN_PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
     const [, url2] = await second.waitFor(/listening on (http:\/\/\S+)/);
-    // The chain is fresh each start: the model is published again.
+    // The chain is replayed from the data dir: the model is still an asset on it.
     await second.waitFor(/chain id 8996\); 1 model\(s\) published/);
     expect(second.output()).not.toContain(printed);
     const again = await fetch(`${url2}/v1/admin/accounts/${id}`, { headers: { authorization: `Bearer ${printed}` } });

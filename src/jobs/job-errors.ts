@@ -1,0 +1,38 @@
+// What a client may read about a failed job: a stable code and a sentence written here. Library,
+// database and RPC error text (SQL, parameters, hosts) goes to the log with the job id, never to the job.
+
+/** Codes whose messages are written by this project from public facts (token counts, order checks). */
+const AUTHORED_MESSAGES = new Set([
+  'invalid_order',
+  'order_missing',
+  'weights_not_registered',
+  'weights_mismatch',
+  'context_length_exceeded',
+  'invalid_parameter',
+]);
+
+/** Every code a failed job can carry, with the sentence shown when the error's own text is not safe. */
+export const JOB_FAILURE_MESSAGES: Record<string, string> = {
+  order_failed: 'the Ocean order paying for this job could not be placed; nothing was charged',
+  invalid_order: 'the Ocean order for this job did not pass validation; nothing was charged',
+  order_missing: 'the job has no Ocean order; nothing was charged',
+  weights_not_registered: 'the weights are not registered on chain for this model; nothing was charged',
+  weights_mismatch: 'the stored weights do not match their registered sha256; nothing was charged',
+  context_length_exceeded: 'the input does not fit the model context',
+  invalid_parameter: 'a decoding parameter is invalid',
+  model_load_failed: 'the model could not be loaded; nothing was charged',
+  engine_unavailable: 'no runtime could serve this model; nothing was charged',
+  rpc_unavailable: 'the chain could not be reached; nothing was charged',
+  worker_error: 'the worker could not run this job; nothing was charged',
+};
+
+export interface PublicJobError {
+  code: string;
+  message: string;
+}
+
+/** The client-facing form of a job failure with this `code` and internal `message`. */
+export function publicJobError(code: string, message: string): PublicJobError {
+  if (AUTHORED_MESSAGES.has(code)) return { code, message };
+  return { code, message: JOB_FAILURE_MESSAGES[code] ?? JOB_FAILURE_MESSAGES.worker_error };
+}

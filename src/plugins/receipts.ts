@@ -34,6 +34,8 @@ export default fp(
       sign: (payload, typ) => current.sign(payload, typ),
     };
     const log = createTransparencyLog({ db: app.db, signer });
+    // A log written before log_nodes existed gets its subtree nodes once, here (idempotent).
+    if (!opts.documentOnly) await log.syncSubtrees();
     app.decorate('rotateGatewayKey', async () => {
       current = await keyStore.rotate('gateway');
       return current.kid;

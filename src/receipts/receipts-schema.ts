@@ -1,7 +1,7 @@
 // Tables of the verifiability layer: public signing keys, the transparency log, its signed heads,
 // and the issued receipts. Private keys never have a column here.
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { jobs } from '../jobs/jobs-schema.js';
 import { KEY_PURPOSES, type PublicJwk } from './signing-keys.js';
 
@@ -37,6 +37,27 @@ export const logEntries = pgTable(
   (t) => [
     check('log_entries_idx_non_negative', sql`${t.idx} >= 0`),
     check('log_entries_leaf_hash_hex', sql`${t.leafHash} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+/**
+ * Roots of the log's complete perfect subtrees: (level, idx) covers leaves [idx·2^level,
+ * (idx+1)·2^level); level 0 repeats the leaf hash. Written in the transaction that appends the
+ * leaf completing them and never changed, so a root or proof of any size reads O(log n) rows.
+ */
+export const logNodes = pgTable(
+  'log_nodes',
+  {
+    level: integer('level').notNull(),
+    idx: bigint('idx', { mode: 'number' }).notNull(),
+    /** Hex SHA-256: the RFC 6962 leaf hash (level 0) or node hash. */
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.level, t.idx] }),
+    check('log_nodes_level_range', sql`${t.level} BETWEEN 0 AND 62`),
+    check('log_nodes_idx_non_negative', sql`${t.idx} >= 0`),
+    check('log_nodes_hash_hex', sql`${t.hash} ~ '^[0-9a-f]{64}$'`),
   ],
 );
 

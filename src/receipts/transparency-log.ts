@@ -1,11 +1,22 @@
 // The append-only transparency log in Postgres: serialised appends, signed tree heads, proofs and
-// chain anchors. Proofs read every leaf up to the tree size: O(n) per request, fine for now.
-import { and, asc, desc, eq, isNotNull, isNull, lt, max, sql } from 'drizzle-orm';
+// chain anchors. Each append also stores the perfect subtrees it completes (log_nodes), so a head
+// or proof of any size reads O(log n) rows in a fixed number of queries.
+import { and, asc, desc, eq, gte, isNotNull, isNull, lt, max, sql } from 'drizzle-orm';
 import { type Db, type DbOrTx, type Tx, inTransaction } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import type { ConsistencyProof, InclusionProof, SignedTreeHead } from './log-types.js';
 import * as merkle from './merkle.js';
-import { logEntries, treeHeads } from './receipts-schema.js';
+import {
+  auditPath,
+  consistencyPath,
+  frontier,
+  type SubtreeId,
+  type SubtreeSource,
+  subtreesCompletedBy,
+  subtreesRead,
+  treeRoot,
+} from './merkle-subtrees.js';
+import { logEntries, logNodes, treeHeads } from './receipts-schema.js';
 import type { JwsSigner } from './signing-keys.js';
 import { signTreeHead } from './tree-head.js';
 
@@ -22,6 +33,78 @@ export async function lockLogForAppend(tx: Tx): Promise<void> {
 
 type HeadRow = typeof treeHeads.$inferSelect;
 
+/** Leaves hashed into log_nodes per statement when catching up on a log without them. */
+const CATCH_UP_CHUNK = 1000;
+
+class MissingSubtreeError extends Error {
+  constructor(id: SubtreeId) {
+    super(`transparency log node ${id.level}/${id.index} is missing`);
+    this.name = 'MissingSubtreeError';
+  }
+}
+
+const subtreeKey = (level: number, index: number) => `${level}:${index}`;
+
+/** Reads the named subtree roots in one query; the source throws for any that is not stored. */
+async function readSubtrees(db: DbOrTx, ids: SubtreeId[]): Promise<{ source: SubtreeSource; found: number }> {
+  const rows = ids.length
+    ? await db
+        .select({ level: logNodes.level, idx: logNodes.idx, hash: logNodes.hash })
+        .from(logNodes)
+        .where(
+          sql`(${logNodes.level}, ${logNodes.idx}) IN (${sql.join(
+            ids.map((id) => sql`(${id.level}::integer, ${id.index}::bigint)`),
+            sql`, `,
+          )})`,
+        )
+    : [];
+  const hashes = new Map(rows.map((r) => [subtreeKey(r.level, r.idx), merkle.fromHex(r.hash)]));
+  const source: SubtreeSource = (level, index) => {
+    const hash = hashes.get(subtreeKey(level, index));
+    if (!hash) throw new MissingSubtreeError({ level, index });
+    return hash;
+  };
+  return { source, found: hashes.size };
+}
+
+/** Stores the subtrees that leaves `first`… complete, reading only the frontier of `first`. */
+async function storeSubtrees(tx: Tx, first: number, leafHashes: string[]): Promise<void> {
+  const { source, found } = await readSubtrees(tx, frontier(first));
+  if (found !== frontier(first).length) throw new MissingSubtreeError(frontier(first)[0]);
+  const made = subtreesCompletedBy(first, leafHashes.map(merkle.fromHex), source);
+  for (let i = 0; i < made.length; i += 2 * CATCH_UP_CHUNK) {
+    await tx
+      .insert(logNodes)
+      .values(made.slice(i, i + 2 * CATCH_UP_CHUNK).map((n) => ({ level: n.level, idx: n.index, hash: merkle.toHex(n.hash) })));
+  }
+}
+
+/**
+ * Brings log_nodes up to the first `size` leaves (a log written before the table existed, or by
+ * an older process); idempotent. The caller holds the append lock.
+ */
+async function catchUpSubtrees(tx: Tx, size: number): Promise<void> {
+  const [row] = await tx.select({ top: max(logNodes.idx) }).from(logNodes).where(eq(logNodes.level, 0));
+  let next = row?.top === null || row?.top === undefined ? 0 : Number(row.top) + 1;
+  while (next < size) {
+    const rows = await tx
+      .select({ idx: logEntries.idx, leafHash: logEntries.leafHash })
+      .from(logEntries)
+      .where(and(gte(logEntries.idx, next), lt(logEntries.idx, Math.min(size, next + CATCH_UP_CHUNK))))
+      .orderBy(asc(logEntries.idx));
+    rows.forEach((r, i) => {
+      if (r.idx !== next + i) throw new Error(`transparency log has a gap: entry ${next + i} is missing`);
+    });
+    if (rows.length === 0) throw new Error(`transparency log has a gap: entry ${next} is missing`);
+    await storeSubtrees(
+      tx,
+      next,
+      rows.map((r) => r.leafHash),
+    );
+    next += rows.length;
+  }
+}
+
 function toSignedHead(row: HeadRow): SignedTreeHead {
   return {
     tree_size: row.treeSize,
@@ -35,18 +118,20 @@ function toSignedHead(row: HeadRow): SignedTreeHead {
 export type TransparencyLog = ReturnType<typeof createTransparencyLog>;
 
 export function createTransparencyLog({ db, signer }: { db: Db; signer: JwsSigner }) {
-  /** Leaf hashes 0..size-1 in order; a gap or a missing entry means the log is damaged. */
-  async function leaves(size?: number): Promise<merkle.Hash[]> {
-    const rows = await db
-      .select({ idx: logEntries.idx, leafHash: logEntries.leafHash })
-      .from(logEntries)
-      .where(size === undefined ? undefined : lt(logEntries.idx, size))
-      .orderBy(asc(logEntries.idx));
-    rows.forEach((r, i) => {
-      if (r.idx !== i) throw new Error(`transparency log has a gap: entry ${i} is missing`);
-    });
-    if (size !== undefined && rows.length !== size) throw new Error(`transparency log has ${rows.length} entries, not ${size}`);
-    return rows.map((r) => merkle.fromHex(r.leafHash));
+  /**
+   * Runs a root or proof computation over stored subtrees: one query for exactly the nodes it
+   * reads. A node missing means entries were appended without their nodes (a log from before
+   * log_nodes, or an older process): catch up once and retry; still missing means damage.
+   */
+  async function fromSubtrees<T>(compute: (node: SubtreeSource) => T): Promise<T> {
+    const ids = subtreesRead(compute);
+    try {
+      return compute((await readSubtrees(db, ids)).source);
+    } catch (err) {
+      if (!(err instanceof MissingSubtreeError)) throw err;
+    }
+    await log.syncSubtrees();
+    return compute((await readSubtrees(db, ids)).source);
   }
 
   async function storedHead(size: number): Promise<HeadRow | undefined> {
@@ -77,6 +162,14 @@ export function createTransparencyLog({ db, signer }: { db: Db; signer: JwsSigne
         const built = await build(idx);
         merkle.fromHex(built.leafHash);
         await tx.insert(logEntries).values({ idx, leafHash: built.leafHash, receiptId });
+        try {
+          await storeSubtrees(tx, idx, [built.leafHash]);
+        } catch (err) {
+          if (!(err instanceof MissingSubtreeError)) throw err;
+          // Entries below idx lack their nodes (an older log): hash them in now, then this one.
+          await catchUpSubtrees(tx, idx);
+          await storeSubtrees(tx, idx, [built.leafHash]);
+        }
         return { ...built, idx };
       });
     },
@@ -91,11 +184,19 @@ export function createTransparencyLog({ db, signer }: { db: Db; signer: JwsSigne
       return currentSize();
     },
 
+    /** Stores the subtree nodes of every entry that lacks them (run at start; idempotent). */
+    async syncSubtrees(): Promise<void> {
+      await db.transaction(async (tx) => {
+        await lockLogForAppend(tx);
+        const [row] = await tx.select({ top: max(logEntries.idx) }).from(logEntries);
+        await catchUpSubtrees(tx, row?.top === null || row?.top === undefined ? 0 : Number(row.top) + 1);
+      });
+    },
+
     /** The signed head of the whole log now; signed and stored once per size, then reused. */
     async treeHead(): Promise<SignedTreeHead> {
-      const all = await leaves();
-      const size = all.length;
-      const root = merkle.toHex(merkle.rootHash(all));
+      const size = await currentSize();
+      const root = merkle.toHex(await fromSubtrees((node) => treeRoot(size, node)));
       const existing = await storedHead(size);
       if (existing) {
         if (existing.rootHash !== root) throw new Error(`transparency log root at size ${size} changed since it was signed`);
@@ -134,7 +235,8 @@ export function createTransparencyLog({ db, signer }: { db: Db; signer: JwsSigne
       if (entry.idx >= head.tree_size) {
         throw new AppError('invalid_request', `receipt entry ${entry.idx} is not in the tree of size ${head.tree_size}`);
       }
-      const hashes = merkle.inclusionProof(entry.idx, await leaves(head.tree_size)).map(merkle.toHex);
+      const path = await fromSubtrees((node) => auditPath(entry.idx, head.tree_size, node));
+      const hashes = path.map(merkle.toHex);
       return { receipt_id: receiptId, log_index: entry.idx, leaf_hash: entry.leafHash, tree_size: head.tree_size, hashes, tree_head: head };
     },
 
@@ -145,7 +247,7 @@ export function createTransparencyLog({ db, signer }: { db: Db; signer: JwsSigne
       }
       const size = await currentSize();
       if (to > size) throw new AppError('invalid_request', `the log has ${size} entries, fewer than ${to}`);
-      const hashes = merkle.consistencyProof(from, await leaves(to)).map(merkle.toHex);
+      const hashes = (await fromSubtrees((node) => consistencyPath(from, to, node))).map(merkle.toHex);
       return { from_size: from, to_size: to, hashes };
     },
 

@@ -19,6 +19,16 @@ export interface Config {
   /** Largest model archive POST /v1/models accepts. */
   modelUploadLimitBytes: number;
   publicBaseUrl: string | undefined;
+  /** Serve /metrics without a token on this port (bound to HOST); unset: /metrics needs the operator token. */
+  metricsPort: number | undefined;
+  /** Requests per minute per client address on the public log and verify routes (0 = unlimited). */
+  publicRateLimitPerMinute: number;
+  sse: {
+    /** Concurrent Server-Sent Events streams one API key may hold open (per gateway process). */
+    maxPerKey: number;
+    /** A stream open this long gets an `expired` event and is closed. */
+    maxLifetimeMs: number;
+  };
   jobs: {
     /** Queued jobs beyond this answer 503 with Retry-After instead of growing memory. */
     maxQueueDepth: number;
@@ -140,6 +150,12 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: readInt(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
     modelUploadLimitBytes: readInt(env, 'MODEL_UPLOAD_LIMIT_BYTES', 512 * 1_048_576, 1_048_576, 64 * 1024 * 1_048_576),
     publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']),
+    metricsPort: env.METRICS_PORT ? readInt(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
+    publicRateLimitPerMinute: readInt(env, 'PUBLIC_RATE_LIMIT_PER_MINUTE', 300, 0, 1_000_000),
+    sse: {
+      maxPerKey: readInt(env, 'SSE_MAX_PER_KEY', 8, 1, 10_000),
+      maxLifetimeMs: readInt(env, 'SSE_MAX_LIFETIME_MS', 600_000, 100, 86_400_000),
+    },
     jobs: {
       maxQueueDepth: readInt(env, 'QUEUE_MAX_DEPTH', 1000, 1, 1_000_000),
       syncTimeoutMs: readInt(env, 'SYNC_TIMEOUT_MS', 30_000, 0, 600_000),

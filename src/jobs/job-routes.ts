@@ -10,6 +10,7 @@ import { EvaluateBody, InferBody, MAX_TEXT_CHARS } from './job-requests.js';
 import type { Submission } from './job-service.js';
 import { FINAL_STATUSES, type JobRow } from './job-repository.js';
 import { streamJob } from './job-stream.js';
+import { createStreamSlots } from './stream-slots.js';
 import { JobSchema, jobView } from './job-views.js';
 import { receiptsForJobs } from '../receipts/receipt-lookup.js';
 import { latestAudits } from '../audits/audit-service.js';
@@ -32,6 +33,20 @@ const jobResponses = (sse: boolean) => ({
 });
 
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // SSE streams per API key in this process (replicas each count their own).
+  const { maxPerKey, maxLifetimeMs } = app.config.sse;
+  const streamSlots = createStreamSlots(maxPerKey);
+  function takeStreamSlot(keyId: string): () => void {
+    const release = streamSlots.acquire(keyId);
+    if (!release) {
+      throw new AppError('too_many_streams', `this API key already holds ${maxPerKey} open event streams; close one or poll the job`, {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    return release;
+  }
+  const follow = (reply: FastifyReply, jobId: string) => streamJob(reply, { db: app.db, events: app.jobEvents }, jobId, { maxLifetimeMs });
+
   async function viewWithReceipt(job: JobRow) {
     if (job.status !== 'succeeded') return jobView(job);
     const [found, audited] = await Promise.all([receiptsForJobs(app.db, [job.id]), latestAudits(app.db, [job.id])]);
@@ -40,7 +55,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   async function answer(request: FastifyRequest, reply: FastifyReply, job: JobRow, stream: boolean) {
     reply.header('Location', `/v1/jobs/${job.id}`);
-    if (stream) return streamJob(reply, { db: app.db, events: app.jobEvents }, job.id);
+    if (stream) return follow(reply, job.id);
     const async = /respond-async/i.test(String(request.headers.prefer ?? ''));
     const latest = async ? job : await app.jobService.waitFor(job, app.config.jobs.syncTimeoutMs);
     const final = FINAL_STATUSES.includes(latest.status);
@@ -49,13 +64,19 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   async function submit(request: FastifyRequest, reply: FastifyReply, submission: Submission, body: unknown, stream: boolean) {
     const principal = keyPrincipal(request);
-    const key = (request.headers as { 'idempotency-key'?: string })['idempotency-key'];
-    const { job, replayed } = await app.jobService.submit(principal, submission, {
-      key,
-      fingerprint: requestFingerprint('POST', request.routeOptions.url ?? request.url, body),
-    });
-    if (replayed) reply.header('Idempotent-Replayed', 'true');
-    return answer(request, reply, job, stream);
+    // A stream's slot is taken before the job exists, so a refused stream costs nothing.
+    const release = stream ? takeStreamSlot(principal.keyId) : undefined;
+    try {
+      const key = (request.headers as { 'idempotency-key'?: string })['idempotency-key'];
+      const { job, replayed } = await app.jobService.submit(principal, submission, {
+        key,
+        fingerprint: requestFingerprint('POST', request.routeOptions.url ?? request.url, body),
+      });
+      if (replayed) reply.header('Idempotent-Replayed', 'true');
+      return await answer(request, reply, job, stream);
+    } finally {
+      release?.();
+    }
   }
 
   app.post(
@@ -69,7 +90,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Holds the maximum cost (per-job price + per-1k-token price × (input tokens + max_new_tokens)), runs the job ' +
           'on a worker and captures the actual cost. Waits up to SYNC_TIMEOUT_MS for the answer, else 202 with the job ' +
-          'url; `Prefer: respond-async` answers 202 at once; `stream: true` answers Server-Sent Events. ' +
+          'url; `Prefer: respond-async` answers 202 at once; `stream: true` answers Server-Sent Events (at most ' +
+          'SSE_MAX_PER_KEY open streams per key, else 429 `too_many_streams`; a stream open SSE_MAX_LIFETIME_MS ends ' +
+          'with an `expired` event naming the job url). ' +
           'An Idempotency-Key replays the same job; the same key with another body is a 422.',
         security,
         headers: JobHeaders,
@@ -162,7 +185,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Follow a job's progress as Server-Sent Events",
         description:
           'For a job started with `Prefer: respond-async`: `status` and `token` events while it runs, then `done` with ' +
-          'the whole job (output, usage, cost, receipt). A job already finished answers with `done` at once.',
+          'the whole job (output, usage, cost, receipt). A job already finished answers with `done` at once. At most ' +
+          'SSE_MAX_PER_KEY streams per key are open at once (else 429 `too_many_streams`); after SSE_MAX_LIFETIME_MS ' +
+          'the stream ends with an `expired` event (the job goes on: poll it or follow again).',
         security,
         params: IdParams,
         response: {
@@ -172,9 +197,15 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const job = await app.jobService.get(keyPrincipal(request).accountId, request.params.id);
+      const principal = keyPrincipal(request);
+      const job = await app.jobService.get(principal.accountId, request.params.id);
       if (!job) throw notFound('job');
-      return streamJob(reply, { db: app.db, events: app.jobEvents }, job.id);
+      const release = takeStreamSlot(principal.keyId);
+      try {
+        return await follow(reply, job.id);
+      } finally {
+        release();
+      }
     },
   );
 

@@ -1,5 +1,6 @@
 // Server-Sent Events for a job: one `token` event per generated token, then a `done` event
 // carrying the whole job (output, usage, cost). Heartbeat comments keep proxies from timing out.
+// A stream open for `maxLifetimeMs` ends with an `expired` event naming the job's URL instead.
 import type { FastifyReply } from 'fastify';
 import type { JobEvents } from './job-events.js';
 import { createJobRepository, FINAL_STATUSES } from './job-repository.js';
@@ -10,7 +11,12 @@ import { receiptsForJobs } from '../receipts/receipt-lookup.js';
 const jsonWithBigints = (value: unknown) =>
   JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
 
-export async function streamJob(reply: FastifyReply, deps: { db: Db; events: JobEvents }, jobId: string) {
+export async function streamJob(
+  reply: FastifyReply,
+  deps: { db: Db; events: JobEvents },
+  jobId: string,
+  options: { maxLifetimeMs: number },
+) {
   const repo = createJobRepository(deps.db);
   const raw = reply.raw;
   reply.hijack();
@@ -21,27 +27,49 @@ export async function streamJob(reply: FastifyReply, deps: { db: Db; events: Job
     'x-accel-buffering': 'no',
     'x-request-id': String(reply.request.id),
   });
+  // Headers go out now, not with the first event: the client knows at once the stream is open.
+  raw.flushHeaders();
   const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${jsonWithBigints(data)}\n\n`);
 
+  // Whichever comes first ends the wait: the job's `done`, the client leaving, or the lifetime.
+  let ended: 'done' | 'closed' | 'expired' | null = null;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
+  const end = (why: 'done' | 'closed' | 'expired') => {
+    ended ??= why;
+    finish();
+  };
   const unsubscribe = await deps.events.subscribe(jobId, (e) => {
     if (e.type === 'token') send('token', { index: e.index, text: e.text, attempt: e.attempt });
     else if (e.type === 'status') send('status', { status: e.status });
-    else if (e.type === 'done') finish();
+    else if (e.type === 'done') end('done');
   });
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
-  raw.on('close', finish);
+  const lifetime = setTimeout(() => end('expired'), options.maxLifetimeMs);
+  raw.on('close', () => end('closed'));
   try {
     const current = await repo.find(jobId);
     if (!current || !FINAL_STATUSES.includes(current.status)) await finished;
     const job = await repo.find(jobId);
+    if (job && ended === 'expired' && !FINAL_STATUSES.includes(job.status)) {
+      if (!raw.destroyed) {
+        send('expired', {
+          id: job.id,
+          status: job.status,
+          url: `/v1/jobs/${job.id}`,
+          events_url: `/v1/jobs/${job.id}/events`,
+          detail: `the stream reached its ${options.maxLifetimeMs} ms lifetime; the job goes on: poll its url or follow events_url`,
+        });
+      }
+      return;
+    }
     const receipt = job ? (await receiptsForJobs(deps.db, [job.id])).get(job.id) : undefined;
     if (job && !raw.destroyed) send('done', jobView(job, receipt));
   } finally {
     clearInterval(heartbeat);
+    clearTimeout(lifetime);
     await unsubscribe();
     raw.end();
   }

@@ -9,6 +9,8 @@ import type { Config } from './config/config.js';
 import type { Database } from './db/database.js';
 import type { ChainSetup } from './ocean/chain-setup.js';
 import errorHandler from './errors/error-handler.js';
+import { frameworkErrorOptions } from './errors/framework-errors.js';
+import requestTextGuard from './http/request-text-guard.js';
 import { createValidatorCompiler } from './http/validator-compiler.js';
 import jobRoutes from './jobs/job-routes.js';
 import modelRoutes from './models/model-routes.js';
@@ -54,6 +56,7 @@ export async function buildApp(deps: AppDependencies) {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    ...frameworkErrorOptions(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
@@ -78,6 +81,7 @@ export async function buildApp(deps: AppDependencies) {
 
   await app.register(services, { config: deps.config, database: deps.database, redis: deps.redis });
   await app.register(errorHandler);
+  await app.register(requestTextGuard);
   await app.register(metrics);
   await app.register(auth, { operatorToken: deps.operatorToken });
   await app.register(jobs, { chain: deps.chain ?? null });

@@ -1,5 +1,4 @@
 // Starts the HTTP gateway: loads config, opens and migrates the database, listens, shuts down with grace.
-import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { resolveOperatorToken } from './config/operator-token.js';
@@ -8,6 +7,7 @@ import { ensureDefaultModel } from './models/model-registration.js';
 import { connectRedis } from './redis/connect-redis.js';
 import type { App } from './app.js';
 import { setUpChain } from './ocean/chain-setup.js';
+import { onShutdown } from './process/graceful-shutdown.js';
 
 /** Publishes every registry model that is not an asset on the current chain, and warms its order pool. */
 async function publishRegistry(app: App): Promise<number> {
@@ -18,6 +18,13 @@ async function publishRegistry(app: App): Promise<number> {
     app.ocean.warm(published).catch((err) => app.log.warn({ err, model: model.id }, 'warming the order pool failed'));
   }
   return models.length;
+}
+
+/** The start banner, set apart from the log lines around it (bold on a terminal). */
+function banner(lines: string[], tty: boolean): string {
+  const rule = '─'.repeat(Math.min(100, Math.max(...lines.map((l) => l.length))));
+  const [title, ...rest] = lines;
+  return `\n${rule}\n${tty ? `\x1b[1m${title}\x1b[0m` : title}\n${rest.join('\n')}\n${rule}\n\n`;
 }
 
 async function main() {
@@ -35,13 +42,14 @@ async function main() {
   const app = await buildApp({ config, database, redis, operatorToken: operator.token, chain });
   const published = await publishRegistry(app);
 
-  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  onShutdown({ delayMs: 15_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down: draining in-flight requests');
     await app.close();
     await chain?.stop();
     await redis?.quit().catch(() => {});
     await database.close();
+    process.stdout.write('Posthuman Gateway stopped\n');
   });
 
   const address = await app.listen({ port: config.port, host: config.host });
@@ -64,7 +72,7 @@ async function main() {
   } else {
     lines.push('  operator token: POSTHUMAN_OPERATOR_TOKEN');
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(banner(lines, process.stdout.isTTY === true));
 }
 
 main().catch((err) => {

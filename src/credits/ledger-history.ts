@@ -8,10 +8,15 @@ export function encodeCursor(id: bigint): string {
   return Buffer.from(`e:${id}`).toString('base64url');
 }
 
+const MAX_INT8 = 2n ** 63n - 1n;
+
 export function decodeCursor(cursor: string): bigint {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^e:(\d{1,19})$/.exec(text);
-  if (!match) throw new AppError('validation_failed', 'cursor is not one this API returned', { field: 'querystring.cursor' });
+  const match = /^e:([1-9]\d{0,18})$/.exec(text);
+  // Entry ids are int8: a larger number was never issued (and Postgres would refuse to compare it).
+  if (!match || BigInt(match[1]) > MAX_INT8 || encodeCursor(BigInt(match[1])) !== cursor) {
+    throw new AppError('validation_failed', 'cursor is not one this API returned', { field: 'querystring.cursor' });
+  }
   return BigInt(match[1]);
 }
 

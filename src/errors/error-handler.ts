@@ -8,18 +8,21 @@ function validationField(err: FastifyError): string | undefined {
   const first = err.validation?.[0];
   if (!first) return undefined;
   const where = err.validationContext ?? 'body';
-  const missing = (first.params as { missingProperty?: string }).missingProperty;
+  const params = first.params as { missingProperty?: string; additionalProperty?: string };
+  const named = params.missingProperty ?? params.additionalProperty;
   const path = first.instancePath
     .split('/')
     .filter(Boolean)
-    .concat(missing ? [missing] : []);
+    .concat(named !== undefined ? [named] : []);
   return [where, ...path].join('.');
 }
 
-function fromFastifyError(err: FastifyError): AppError {
+export function fromFastifyError(err: FastifyError): AppError {
   if (err.validation) {
     const field = validationField(err);
-    const message = err.validation[0]?.message ?? 'is invalid';
+    const first = err.validation[0];
+    const unknown = first?.keyword === 'additionalProperties';
+    const message = unknown ? 'is not a known field' : (first?.message ?? 'is invalid');
     return new AppError('validation_failed', `${field ?? 'request'} ${message}`, { field });
   }
   switch (err.code) {
@@ -27,6 +30,10 @@ function fromFastifyError(err: FastifyError): AppError {
       return new AppError('payload_too_large', 'request body is larger than the allowed limit');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('unsupported_media_type', 'send the body as application/json');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('invalid_request', 'the URL is not valid: check its percent-encoding');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('uri_too_long', 'a path parameter is longer than allowed');
   }
   const status = err.statusCode ?? 500;
   if (status === 400) return new AppError('invalid_request', err.message);
@@ -37,22 +44,23 @@ function fromFastifyError(err: FastifyError): AppError {
   return new AppError('internal', 'an unexpected error occurred', { cause: err });
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError) {
-  const { title } = ERROR_CATALOG[error.code];
+/** The problem+json body of an error; raw socket answers (clientErrorHandler) use it too. */
+export function problemBody(error: AppError, requestId: string) {
   const internal = error.status >= 500 && error.code === 'internal';
+  return {
+    type: problemType(error.code),
+    title: ERROR_CATALOG[error.code].title,
+    status: error.status,
+    detail: internal ? 'an unexpected error occurred; quote the requestId when reporting it' : error.message,
+    code: error.code,
+    requestId,
+    ...(error.field ? { field: error.field } : {}),
+  };
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-  return reply
-    .code(error.status)
-    .type('application/problem+json')
-    .send({
-      type: problemType(error.code),
-      title,
-      status: error.status,
-      detail: internal ? 'an unexpected error occurred; quote the requestId when reporting it' : error.message,
-      code: error.code,
-      requestId: String(request.id),
-      ...(error.field ? { field: error.field } : {}),
-    });
+  return reply.code(error.status).type('application/problem+json').send(problemBody(error, String(request.id)));
 }
 
 export default fp(

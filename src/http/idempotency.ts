@@ -1,6 +1,6 @@
 // Stripe-style idempotency: the same key and body replay the first answer; another body is a 422.
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from '../receipts/canonical-json.js';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
@@ -13,7 +13,7 @@ export interface StoredAnswer<T> {
 }
 
 export function requestFingerprint(method: string, route: string, body: unknown): string {
-  const text = `${method} ${route}\n${canonicalize(body ?? null) ?? ''}`;
+  const text = `${method} ${route}\n${canonicalJson(body ?? null)}`;
   return createHash('sha256').update(text).digest('hex');
 }
 

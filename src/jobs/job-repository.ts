@@ -14,13 +14,16 @@ function encodeCursor(row: { createdAt: Date; id: string }) {
   return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string) {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at);
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
+/** Only the exact shape encodeCursor writes: an ISO time that round-trips, a UUID, nothing after. */
+export function decodeCursor(cursor: string) {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(text);
+  const createdAt = new Date(match?.[1] ?? Number.NaN);
+  const canonical = Buffer.from(text).toString('base64url') === cursor;
+  if (!match || !canonical || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== match[1]) {
     throw new AppError('validation_failed', 'cursor is not one this API returned', { field: 'querystring.cursor' });
   }
-  return { createdAt, id };
+  return { createdAt, id: match[2] };
 }
 
 export function createJobRepository(db: DbOrTx) {

@@ -1,6 +1,5 @@
 // Canonical JSON (RFC 8785) and the SHA-256 digests that receipts and attestations commit to.
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import type { JobKind } from '../jobs/jobs-schema.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -8,7 +7,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /**
  * Maps a value to the JSON the database would store for it, so a digest taken over a result in
  * memory equals the digest taken over the same result read back from a jsonb column: bigints
- * become decimal strings (JSON has no integer wider than 2^53, and canonicalize would throw),
+ * become decimal strings (JSON has no integer wider than 2^53),
  * dates ISO strings, non-finite numbers null, and undefined members are dropped.
  */
 export function toJsonValue(value: unknown): JsonValue {
@@ -35,11 +34,21 @@ export function toJsonValue(value: unknown): JsonValue {
   }
 }
 
+/**
+ * RFC 8785 text of a JSON value: ECMAScript number and string serialisation (which JSON.stringify
+ * implements), members sorted by their names' UTF-16 code units (what a plain sort compares), no
+ * whitespace.
+ */
+function serialize(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(serialize).join(',')}]`;
+  const names = Object.keys(value).sort();
+  return `{${names.map((k) => `${JSON.stringify(k)}:${serialize(value[k])}`).join(',')}}`;
+}
+
 /** The RFC 8785 serialisation of `value` (after `toJsonValue`). */
 export function canonicalJson(value: unknown): string {
-  const text = canonicalize(toJsonValue(value));
-  if (text === undefined) throw new TypeError('value has no JSON representation');
-  return text;
+  return serialize(toJsonValue(value));
 }
 
 export function canonicalBytes(value: unknown): Uint8Array {

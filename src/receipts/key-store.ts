@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { and, asc, desc, eq, isNull, like, sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { type Db, type DbOrTx, inTransaction } from '../db/database.js';
+import { AppError } from '../errors/app-error.js';
 import { signingKeys } from './receipts-schema.js';
 import {
   assertWorkerName,
@@ -133,22 +134,35 @@ export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): Ke
     return signer;
   }
 
+  /** Slots with a rotation running in this process: a second one is refused, not raced. */
+  const rotating = new Set<string>();
+
   async function rotate(purpose: KeyPurpose, name?: string): Promise<JwsSigner> {
-    const current = await ensureActive(purpose, name);
-    const next = inTransaction(db, async (tx) => {
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
-      const [retired] = await tx
-        .update(signingKeys)
-        .set({ retiredAt: new Date() })
-        .where(and(eq(signingKeys.kid, current.kid), isNull(signingKeys.retiredAt)))
-        .returning({ kid: signingKeys.kid });
-      if (!retired) throw new Error(`key ${current.kid} was already retired; reload before rotating again`);
-      return register(tx, purpose, name);
-    });
     const key = slot(purpose, name);
-    active.set(key, next);
-    next.catch(() => active.delete(key));
-    return next;
+    if (rotating.has(key)) throw new AppError('rotation_in_progress', `a ${purpose} key rotation is already running; retry when it is done`);
+    rotating.add(key);
+    try {
+      const current = await ensureActive(purpose, name);
+      const next = inTransaction(db, async (tx) => {
+        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
+        const [retired] = await tx
+          .update(signingKeys)
+          .set({ retiredAt: new Date() })
+          .where(and(eq(signingKeys.kid, current.kid), isNull(signingKeys.retiredAt)))
+          .returning({ kid: signingKeys.kid });
+        if (!retired) {
+          // Another replica rotated it meanwhile: forget the stale key so a retry starts from the new one.
+          active.delete(key);
+          throw new AppError('rotation_in_progress', `key ${current.kid} was just retired by another rotation; retry`);
+        }
+        return register(tx, purpose, name);
+      });
+      await next;
+      active.set(key, next);
+      return next;
+    } finally {
+      rotating.delete(key);
+    }
   }
 
   return {

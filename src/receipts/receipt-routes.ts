@@ -11,7 +11,10 @@ import { decodeReceipt } from './receipt-signer.js';
 import { receipts } from './receipts-schema.js';
 
 /** Operator actions take no body; an empty one (or `{}`) is fine. */
-const NoBody = Type.Unsafe<Record<string, never> | undefined>({ description: 'No body needed' });
+// Declared, so a stray body is refused rather than ignored: send none, `null` or `{}`.
+const NoBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'No body needed' });
+/** Tree sizes are stored as int8; past 2^53 a JSON number loses precision, so that is the bound. */
+const TreeSize = (description?: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
 
 export const ReceiptSchema = Type.Object({
   id: Uuid,
@@ -119,7 +122,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "A receipt's inclusion proof (RFC 6962) against a signed tree head",
         querystring: Type.Object({
           receipt: Uuid,
-          tree_size: Type.Optional(Type.Integer({ minimum: 1, description: 'Prove against this (e.g. an anchored) head' })),
+          tree_size: Type.Optional(TreeSize('Prove against this (e.g. an anchored) head')),
         }),
         response: { 200: InclusionProof, ...errorResponses([404]) },
       },
@@ -135,7 +138,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getConsistencyProof',
         tags: ['receipts'],
         summary: 'A consistency proof (RFC 6962) between two tree sizes: the log only ever appended',
-        querystring: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }),
+        querystring: Type.Object({ from: TreeSize(), to: TreeSize() }),
         response: { 200: ConsistencyProof, ...errorResponses([404]) },
       },
     },
@@ -153,10 +156,11 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Generates a new Ed25519 key with a new kid for receipts and tree heads signed by this process from now on ' +
           '(workers pick it up when they restart). Every earlier key stays in /.well-known/jwks.json, so receipts ' +
-          'signed before stay verifiable.',
+          'signed before stay verifiable. One rotation runs at a time: another one meanwhile answers 409 ' +
+          '`rotation_in_progress`.',
         security: [{ operatorToken: [] }],
         body: NoBody,
-        response: { 200: Type.Object({ kid: Type.String(), jwks: JwksSchema }), ...errorResponses([...OPERATOR_AUTH_ERRORS, 413, 415]) },
+        response: { 200: Type.Object({ kid: Type.String(), jwks: JwksSchema }), ...errorResponses([...OPERATOR_AUTH_ERRORS, 409, 413, 415]) },
       },
     },
     async () => {

@@ -1,31 +1,25 @@
+// RFC 8785's own examples (section 3.2.2 and 3.2.3), checked against the project's serialiser.
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, inputSha256, outputSha256, sha256Hex } from '../../../src/receipts/canonical-json.js';
+import { canonicalJson } from '../../../src/receipts/canonical-json.js';
 
-describe('canonical JSON', () => {
-  it('sorts keys and drops whitespace (RFC 8785)', () => {
-    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 1.5, y: 1e21 } })).toBe('{"a":[true,null,"x"],"b":1,"c":{"y":1e+21,"z":1.5}}');
+describe('canonicalJson (RFC 8785)', () => {
+  it('serialises numbers, strings and literals as the RFC example does', () => {
+    const input = JSON.parse(
+      '{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],"string":"\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/","literals":[null,true,false]}',
+    );
+    expect(canonicalJson(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
   });
 
-  it('turns bigints into decimal strings instead of throwing or losing digits', () => {
-    expect(canonicalJson({ cost: 12_345_678_901_234_567_890n })).toBe('{"cost":"12345678901234567890"}');
+  it('sorts members by UTF-16 code units', () => {
+    const input = { '€': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '😀': 'Emoji: Grinning Face', '\u0080': 'Control', 'ö': 'Latin Small Letter O With Diaeresis' };
+    // (Object.keys would list "1" first whatever the text says, so read the names off the text.)
+    const names = [...canonicalJson(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) => JSON.parse(`"${m[1]}"`));
+    expect(names).toEqual(['\r', '1', '\u0080', 'ö', '€', '😀', '\ufb33']);
   });
 
-  it('hashes what the database stores: non-finite numbers as null, undefined members dropped', () => {
-    const inMemory = { loss: Number.NaN, perplexity: Number.POSITIVE_INFINITY, extra: undefined, tokens: 3 };
-    const stored = JSON.parse(JSON.stringify(inMemory));
-    expect(outputSha256(inMemory)).toBe(outputSha256(stored));
-  });
-
-  it('hashes the input part only: parameters do not change the input digest, the text does', () => {
-    const a = inputSha256('infer', { input: 'Hello', parameters: { seed: 1 } });
-    expect(inputSha256('infer', { input: 'Hello', parameters: { seed: 2 } })).toBe(a);
-    expect(inputSha256('infer', { input: 'Hello!' })).not.toBe(a);
-    expect(a).toBe(sha256Hex('{"input":"Hello"}'));
-    expect(inputSha256('evaluate', { texts: ['a', 'b'] })).toBe(sha256Hex('{"texts":["a","b"]}'));
-  });
-
-  it('refuses a request without the input its kind needs', () => {
-    expect(() => inputSha256('infer', { texts: ['a'] })).toThrow(/input/);
-    expect(() => inputSha256('evaluate', { input: 'a' })).toThrow(/texts/);
+  it('maps what JSON cannot hold: bigints to decimal strings, undefined members dropped, nested arrays kept', () => {
+    expect(canonicalJson({ b: 2n ** 70n, a: [1, { z: undefined, y: null }], c: undefined })).toBe('{"a":[1,{"y":null}],"b":"1180591620717411303424"}');
   });
 });

@@ -5,6 +5,7 @@ import { checkDecoderSignature, type DecoderSignature } from './decoder-signatur
 import { deriveEvalGraph } from './eval-graph-deriver.js';
 import { type Gpt2Config, headDim } from './gpt2-config.js';
 import { KvCache } from './kv-cache.js';
+import { checkOnnxModel } from './onnx-model-checks.js';
 import { ModelLoadError } from './runtime-errors.js';
 import type { EvalBatch } from './session-thread-protocol.js';
 
@@ -46,6 +47,8 @@ export class DecoderSession {
       graphOptimizationLevel: 'all',
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     };
+    // Refused before onnxruntime sees it: external data would resolve against this process's cwd.
+    checkOnnxModel(bytes);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, options);

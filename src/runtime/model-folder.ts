@@ -21,6 +21,18 @@ export const DECODER_FILE_CANDIDATES = [
   'decoder_with_past_model.onnx',
 ];
 
+/** The JSON files the runtime reads: config.json (required) and generation_config.json (optional). */
+export const MODEL_CONFIG_FILES = ['config.json', 'generation_config.json'] as const;
+
+/**
+ * Tokenizer files every Optimum / transformers.js export carries. The runtime tokenizes with the
+ * built-in GPT-2 BPE and never reads them, so an upload may include them but they are dropped.
+ */
+export const IGNORED_TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
+
+/** Every file of the model folder format the runtime reads; a stored folder holds nothing else. */
+export const MODEL_FOLDER_FILES: readonly string[] = [...MODEL_CONFIG_FILES, ...DECODER_FILE_CANDIDATES];
+
 export interface ModelFolder {
   dir: string;
   config: Gpt2Config;
@@ -28,6 +40,8 @@ export interface ModelFolder {
   onnxPath: string;
   /** The candidate path that matched, relative to dir. */
   onnxFile: string;
+  /** The files the runtime reads from this folder, relative to dir: what the weights store keeps. */
+  keptFiles: string[];
 }
 
 const exists = (path: string): Promise<boolean> =>
@@ -59,7 +73,8 @@ export async function inspectModelFolder(modelDir: string): Promise<ModelFolder>
     for (const side of [`${onnxPath}_data`, `${onnxPath}.data`]) {
       if (await exists(side)) throw new ModelLoadError(`${onnxFile} uses external data (${side}); only single-file ONNX models are supported`);
     }
-    return { dir, config, onnxPath, onnxFile };
+    const keptFiles = ['config.json', ...((await exists(join(dir, 'generation_config.json'))) ? ['generation_config.json'] : []), onnxFile];
+    return { dir, config, onnxPath, onnxFile, keptFiles };
   }
   throw new ModelLoadError(`no ONNX decoder in ${dir} (looked for ${DECODER_FILE_CANDIDATES.join(', ')})`);
 }

@@ -1,7 +1,7 @@
-// Liveness, readiness (Postgres and Redis reachable) and Prometheus metrics.
+// Liveness, readiness (Postgres and Redis reachable) and Prometheus metrics (operator only).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errorResponses } from '../http/schemas.js';
+import { errorResponses, OPERATOR_AUTH_ERRORS } from '../http/schemas.js';
 
 const CheckStatus = Type.Union([Type.Literal('ok'), Type.Literal('down'), Type.Literal('not_configured')]);
 const Readiness = Type.Object({
@@ -61,14 +61,18 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/metrics',
     {
-      config: { auth: 'none' },
+      config: { auth: 'operator' },
       schema: {
         operationId: 'getMetrics',
         tags: ['operations'],
         summary: 'Prometheus metrics',
+        description:
+          'Request counts and latency per route, ledger totals and audits. Needs the operator token; with METRICS_PORT ' +
+          'set, the same text is also served without a token at GET /metrics on that port.',
+        security: [{ operatorToken: [] }],
         response: {
           200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } },
-          ...errorResponses([]),
+          ...errorResponses(OPERATOR_AUTH_ERRORS),
         },
       },
     },

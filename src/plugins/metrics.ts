@@ -1,14 +1,22 @@
 // Prometheus metrics: request count and latency per route, and ledger totals read at scrape time.
+// They show business totals, so GET /metrics needs the operator token; with METRICS_PORT set they
+// are also served without one on a listener of their own (for a scraper on a private network).
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import { ledgerBooks, ledgerTransactions } from '../credits/ledger-schema.js';
 import { audits } from '../audits/audits-schema.js';
+import { problemType } from '../errors/error-catalog.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Registry;
+    /** The METRICS_PORT listener's address once it listens; null without METRICS_PORT. */
+    metricsAddress(): AddressInfo | null;
   }
 }
 
@@ -74,6 +82,31 @@ export default fp(
     });
     app.decorate('metrics', registry);
 
+    let server: Server | null = null;
+    app.decorate('metricsAddress', () => (server?.address() as AddressInfo | null) ?? null);
+    const port = app.config.metricsPort;
+    if (port !== undefined) {
+      // Started when the app is ready (not on listen), so a port in use stops the start.
+      app.addHook('onReady', async () => {
+        server = createMetricsServer(registry, (err) => app.log.error({ err }, 'metrics scrape failed'));
+        const listening = server;
+        await new Promise<void>((resolve, reject) => {
+          listening.once('error', reject);
+          listening.listen(port, app.config.host, () => {
+            listening.off('error', reject);
+            resolve();
+          });
+        });
+      });
+      app.addHook('onClose', async () => {
+        const listening = server;
+        if (!listening) return;
+        const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+        listening.closeAllConnections(); // a scraper's keep-alive socket must not hold the close
+        await closed;
+      });
+    }
+
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
       requests.inc({ method: request.method, route, status: String(reply.statusCode) });
@@ -82,3 +115,36 @@ export default fp(
   },
   { name: 'metrics', dependencies: ['services'] },
 );
+
+/** GET /metrics and nothing else; the port carries no API, so it needs no token. */
+function createMetricsServer(registry: Registry, onError: (err: unknown) => void): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      const status = 404;
+      res.writeHead(status, { 'content-type': 'application/problem+json' });
+      res.end(
+        JSON.stringify({
+          type: problemType('not_found'),
+          title: 'Not found',
+          status,
+          detail: 'this port serves only GET /metrics',
+          code: 'not_found',
+          requestId: randomUUID(),
+        }),
+      );
+      return;
+    }
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+      (err) => {
+        onError(err);
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('metrics unavailable\n');
+      },
+    );
+  });
+}

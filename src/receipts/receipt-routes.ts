@@ -6,6 +6,7 @@ import { AppError, notFound } from '../errors/app-error.js';
 import { errorResponses, KEY_AUTH_ERRORS, OPERATOR_AUTH_ERRORS, Uuid } from '../http/schemas.js';
 import { jobs } from '../jobs/jobs-schema.js';
 import { keyPrincipal } from '../plugins/auth.js';
+import { clientRateLimit } from '../rate-limit/client-rate-limit.js';
 import { ConsistencyProof, InclusionProof, JwksSchema, SignedTreeHead } from './log-types.js';
 import { decodeReceipt } from './receipt-signer.js';
 import { receipts } from './receipts-schema.js';
@@ -44,6 +45,8 @@ export function receiptView(row: { receiptId: string; jobId: string; logIndex: n
 }
 
 const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // The log routes are public: each client address gets PUBLIC_RATE_LIMIT_PER_MINUTE across them.
+  const limitClient = clientRateLimit(app, 'public', app.config.publicRateLimitPerMinute);
   const oceanInfo = () =>
     app.ocean
       ? { chain_id: app.ocean.chainId, consumer_address: app.ocean.consumerAddress, provider_address: app.ocean.client.providerAddress }
@@ -92,6 +95,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/log/tree-head',
     {
       config: { auth: 'none' },
+      onRequest: limitClient,
       schema: {
         operationId: 'getTreeHead',
         tags: ['receipts'],
@@ -101,7 +105,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`latest_anchored` is the newest head whose root is on chain (ERC725 data of the log NFT).',
         response: {
           200: Type.Object({ ...TreeHeadAnswer.properties, latest_anchored: Type.Union([SignedTreeHead, Type.Null()]) }),
-          ...errorResponses([]),
+          ...errorResponses([429]),
         },
       },
     },
@@ -116,6 +120,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/log/proof/inclusion',
     {
       config: { auth: 'none' },
+      onRequest: limitClient,
       schema: {
         operationId: 'getInclusionProof',
         tags: ['receipts'],
@@ -124,7 +129,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
           receipt: Uuid,
           tree_size: Type.Optional(TreeSize('Prove against this (e.g. an anchored) head')),
         }),
-        response: { 200: InclusionProof, ...errorResponses([404]) },
+        response: { 200: InclusionProof, ...errorResponses([404, 429]) },
       },
     },
     async (request) => app.transparencyLog.inclusionProof(request.query.receipt, request.query.tree_size),
@@ -134,12 +139,13 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/log/proof/consistency',
     {
       config: { auth: 'none' },
+      onRequest: limitClient,
       schema: {
         operationId: 'getConsistencyProof',
         tags: ['receipts'],
         summary: 'A consistency proof (RFC 6962) between two tree sizes: the log only ever appended',
         querystring: Type.Object({ from: TreeSize(), to: TreeSize() }),
-        response: { 200: ConsistencyProof, ...errorResponses([404]) },
+        response: { 200: ConsistencyProof, ...errorResponses([404, 429]) },
       },
     },
     async (request) => app.transparencyLog.consistencyProof(request.query.from, request.query.to),

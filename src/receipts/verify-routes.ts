@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS } from '../http/schemas.js';
+import { clientRateLimit } from '../rate-limit/client-rate-limit.js';
 import { checkReceipt, RECEIPT_CHECKS } from './receipt-checks.js';
 
 export const ReceiptVerificationSchema = Type.Object(
@@ -28,6 +29,8 @@ const verifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       // Each call costs chain reads and an O(log size) proof: keep it behind an API key (and its rate limit).
       config: { auth: 'key' },
+      // Keys without a per-key limit are still held to the per-address limit of the public log.
+      onRequest: clientRateLimit(app, 'public', app.config.publicRateLimitPerMinute),
       schema: {
         operationId: 'verifyReceipt',
         tags: ['receipts'],

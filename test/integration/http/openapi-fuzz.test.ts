@@ -232,7 +232,7 @@ function buildRequest(op: Op, random: Random, auth: (op: Op) => Record<string, s
       payload = toJson(mutateBody(body, random, undefined, true));
       kinds.push('missing field');
     } else if (roll < 0.62) {
-      payload = toJson({ ...(body as object), ['unknown_field']: 1 });
+      payload = toJson({ ...(body as object), unknown_field: 1 });
       kinds.push('unknown field');
     } else if (roll < 0.72) {
       payload = pick(random, RAW_BODIES);

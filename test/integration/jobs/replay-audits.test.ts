@@ -61,7 +61,7 @@ describe('replay audits', () => {
       rows: { worker_id: string; mismatches: number }[];
     };
     expect(flagged.rows).toEqual([{ worker_id: 'cheater', mismatches: 1 }]);
-    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: t.operatorHeaders });
     expect(metrics.body).toMatch(/posthuman_audits\{status="mismatch"\} 1/);
   });
 

@@ -44,16 +44,47 @@ describe('health, readiness and metrics', () => {
     }
   });
 
-  it('GET /metrics exposes per-route request counts, latency histograms and ledger totals', async () => {
+  it('GET /metrics exposes per-route request counts, latency histograms and ledger totals to the operator', async () => {
     await createFundedAccount(t, { credits: 1234 });
     await t.app.inject({ method: 'GET', url: '/healthz' });
-    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics', headers: t.operatorHeaders });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toMatch(/posthuman_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
     expect(res.body).toMatch(/posthuman_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/healthz"\}/);
     expect(res.body).toMatch(/posthuman_ledger_balance_microcredits\{kind="issuance"\} -\d+/);
     expect(res.body).toMatch(/posthuman_ledger_transactions\{kind="grant"\} [1-9]/);
+  });
+
+  it('GET /metrics refuses anyone without the operator token: no token, an API key, a wrong token', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 1 });
+    for (const h of [{}, headers, { authorization: `Bearer ${'x'.repeat(40)}` }]) {
+      const res = await t.app.inject({ method: 'GET', url: '/metrics', headers: h });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.body).not.toContain('posthuman_ledger');
+    }
+  });
+
+  it('with METRICS_PORT serves GET /metrics without a token on its own listener, and nothing else there', async () => {
+    const ops = await createTestApp({ METRICS_PORT: '0' }, t.testDb);
+    try {
+      const address = ops.app.metricsAddress();
+      expect(address?.address).toBe('127.0.0.1');
+      const url = `http://127.0.0.1:${address?.port}`;
+      const res = await fetch(`${url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/plain');
+      expect(await res.text()).toMatch(/posthuman_ledger_balance_microcredits\{kind="issuance"\} -\d+/);
+      const other = await fetch(`${url}/v1/models`);
+      expect(other.status).toBe(404);
+      expect(other.headers.get('content-type')).toContain('application/problem+json');
+      // The API's own /metrics still needs the token.
+      expect((await ops.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+      expect(t.app.metricsAddress()).toBeNull();
+    } finally {
+      await ops.close();
+    }
   });
 });
 

@@ -108,6 +108,10 @@ describe('services', () => {
     expect(commandOf('chain')).toBe('node dist/chain.js');
   });
 
+  it('publishes no port but the gateway: the chain, Postgres and Redis stay on the compose network', () => {
+    for (const name of ['chain', 'postgres', 'redis']) expect(service(name).ports, name).toBeUndefined();
+  });
+
   it('publishes the gateway on 8080 and runs two workers', () => {
     const ports = (service('gateway').ports ?? []) as string[];
     expect(ports.some((p) => /(^|:)8080(\/tcp)?$/.test(String(p)))).toBe(true);

@@ -1,19 +1,15 @@
-// Publishing a model: an uploaded archive (or an operator's local folder) is validated, stored by
-// weights sha256, registered, and published on chain as a compute-only Ocean asset.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar';
-import { eq } from 'drizzle-orm';
+// Publishing a model: an uploaded archive (or an operator's local folder) is validated in a bounded
+// process, its id reserved atomically with the registry row, its kept files stored by hash, and the
+// model published on chain as a compute-only Ocean asset.
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { GatewayOcean } from '../ocean/gateway-ocean.js';
 import { RuntimeError } from '../runtime/index.js';
 import { createModelRepository, type ModelRow } from './model-repository.js';
-import { registerModel } from './model-registration.js';
-import { models } from './models-schema.js';
+import { modelRowFor } from './model-registration.js';
+import { type CheckedModel, checkModelFolder, placeModelFolder, storePathFor } from './model-store.js';
+
+export { unpackModelArchive } from './archive-extractor.js';
 
 export interface PublishInput {
   id: string;
@@ -25,41 +21,35 @@ export interface PublishInput {
   oceanPrice?: string;
 }
 
-/** Unpacks a .tar.gz into a fresh folder; entries may not escape it (node-tar strips `..` and `/`). */
-export async function unpackModelArchive(archive: Buffer, dataDir: string): Promise<{ dir: string; cleanup(): Promise<void> }> {
-  const root = join(dataDir, 'uploads', randomBytes(8).toString('hex'));
-  await mkdir(root, { recursive: true });
-  const cleanup = () => rm(root, { recursive: true, force: true });
-  try {
-    await pipeline(Readable.from(archive), extract({ cwd: root, strict: true }));
-  } catch (err) {
-    await cleanup();
-    throw new AppError('invalid_request', `the body is not a readable .tar.gz archive: ${(err as Error).message}`, { field: 'body' });
-  }
-  // Accept both a folder's contents and a single top-level folder.
-  const entries = await readdir(root);
-  const dir = entries.length === 1 && (await stat(join(root, entries[0]))).isDirectory() ? join(root, entries[0]) : root;
-  return { dir, cleanup };
-}
+const modelExists = (id: string) =>
+  new AppError('model_exists', `a model with id "${id}" exists already; ids are never reused or replaced`, { field: 'id' });
 
 export async function publishModelFolder(
   deps: { db: Db; dataDir: string; ocean: GatewayOcean | null },
   sourceDir: string,
   input: PublishInput,
 ): Promise<ModelRow> {
-  const existing = await createModelRepository(deps.db).find(input.id);
-  if (existing) throw new AppError('conflict', `a model with id "${input.id}" exists already`, { field: 'id' });
-  let row: ModelRow;
-  const { oceanPrice, ...registration } = input;
+  // A fast answer before the costly validation; the insert below is what actually decides.
+  if (await createModelRepository(deps.db).find(input.id)) throw modelExists(input.id);
+  let checked: CheckedModel;
   try {
-    row = await registerModel(deps.db, deps.dataDir, { ...registration, sourceDir });
+    checked = await checkModelFolder(sourceDir);
   } catch (err) {
-    if (err instanceof RuntimeError) throw new AppError('invalid_request', `not a usable model folder: ${err.message}`, { field: 'body' });
+    if (err instanceof RuntimeError) throw new AppError('model_rejected', `not a usable model folder: ${err.message}`, { field: 'body' });
     throw err;
   }
-  if (oceanPrice) {
-    [row] = await deps.db.update(models).set({ oceanPrice }).where(eq(models.id, row.id)).returning();
-  }
+  const { oceanPrice, ...registration } = input;
+  // The row is inserted first (a concurrent upload of the same id waits on it, then gets nothing),
+  // and the files are stored inside the same transaction, so a refused id stores nothing.
+  const row = await deps.db.transaction(async (tx) => {
+    const inserted = await createModelRepository(tx).insertNew({
+      ...modelRowFor(checked, storePathFor(deps.dataDir, checked), registration),
+      oceanPrice: oceanPrice ?? null,
+    });
+    if (!inserted) throw modelExists(input.id);
+    await placeModelFolder(checked, deps.dataDir);
+    return inserted;
+  });
   if (!deps.ocean) return row;
   const published = await deps.ocean.ensurePublished(deps.db, row);
   void deps.ocean.warm(published).catch(() => {});

@@ -3,8 +3,8 @@ import type { DbOrTx } from '../db/database.js';
 import { buildTinyModel } from '../runtime/index.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createModelRepository, type ModelRow } from './model-repository.js';
-import { storeModelFolder } from './model-store.js';
+import { createModelRepository, type ModelRow, type NewModel } from './model-repository.js';
+import { type CheckedModel, storeModelFolder } from './model-store.js';
 
 export interface RegisterModelInput {
   id: string;
@@ -16,15 +16,15 @@ export interface RegisterModelInput {
   ownerAccountId?: string | null;
 }
 
-export async function registerModel(db: DbOrTx, dataDir: string, input: RegisterModelInput): Promise<ModelRow> {
-  const stored = await storeModelFolder(input.sourceDir, dataDir);
-  const { config } = stored.model;
-  return createModelRepository(db).upsert({
+/** The registry row for a checked folder stored at `storagePath`. */
+export function modelRowFor(checked: CheckedModel, storagePath: string, input: Omit<RegisterModelInput, 'sourceDir'>): NewModel {
+  const { config } = checked.model;
+  return {
     id: input.id,
     name: input.name ?? input.id,
     taskKinds: input.taskKinds ?? ['infer', 'evaluate'],
-    weightsSha256: stored.model.weightsSha256,
-    storagePath: stored.path,
+    weightsSha256: checked.model.weightsSha256,
+    storagePath,
     contextLength: config.nPositions,
     architecture: {
       model_type: 'gpt2',
@@ -32,12 +32,18 @@ export async function registerModel(db: DbOrTx, dataDir: string, input: Register
       n_head: config.nHead,
       n_embd: config.nEmbd,
       vocab_size: config.vocabSize,
-      size_bytes: stored.model.sizeBytes,
+      size_bytes: checked.model.sizeBytes,
     },
     pricePerJob: input.pricePerJob,
     pricePer1kTokens: input.pricePer1kTokens,
     ownerAccountId: input.ownerAccountId ?? null,
-  });
+  };
+}
+
+/** Operator registration (default model, `model:add`): stores the folder and upserts its row. */
+export async function registerModel(db: DbOrTx, dataDir: string, input: RegisterModelInput): Promise<ModelRow> {
+  const stored = await storeModelFolder(input.sourceDir, dataDir);
+  return createModelRepository(db).upsert(modelRowFor(stored, stored.path, input));
 }
 
 export const DEFAULT_MODEL_ID = 'tiny-gpt2';

@@ -29,6 +29,11 @@ export function createModelRepository(db: DbOrTx) {
         .returning();
       return row;
     },
+    /** Inserts a new model; undefined when the id is taken (the primary key decides, atomically). */
+    async insertNew(model: NewModel): Promise<ModelRow | undefined> {
+      const [row] = await db.insert(models).values(model).onConflictDoNothing({ target: models.id }).returning();
+      return row;
+    },
     async find(id: string): Promise<ModelRow | undefined> {
       const [row] = await db.select().from(models).where(eq(models.id, id));
       return row;

@@ -101,7 +101,15 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Publish a model: upload its folder as a .tar.gz',
         description:
           'The archive holds a GPT-2-family ONNX model folder (config.json and onnx/model.onnx, as an Optimum export ' +
-          'or `npm run model:tiny` writes). The weights are validated and stored by sha256, registered with the ' +
+          'or `npm run model:tiny` writes), as its contents or inside one top-level folder. Only the files the runtime ' +
+          'reads are kept (config.json, generation_config.json, one decoder); tokenizer files are accepted and dropped, ' +
+          'any other file is refused (400 `archive_unexpected_file`). At most 32 entries and 2 GiB unpacked (config ' +
+          'files 1 MiB, tokenizer files 32 MiB); links, devices, absolute and `..` paths are refused (400 `archive_*`). ' +
+          'The ONNX model must be self-contained: a tensor stored as external data anywhere (initializers, node ' +
+          'attributes, subgraphs, sparse initializers) or a graph beyond the node/opset/tensor limits is refused (400 ' +
+          '`model_rejected`); the session is built in a separate process with memory and CPU limits. An id is taken ' +
+          'once: a second upload of it, concurrent or later, is 409 `model_exists` and never replaces the first. ' +
+          'The weights are validated and stored by sha256, registered with the ' +
           "caller's account as owner (75% of each job's price goes to it), and published on chain as an Ocean " +
           'compute-only asset: data NFT + datatoken + DDO whose compute service trusts only the marketplace runtime, ' +
           'with the weights sha256 in the metadata and as ERC725 data on the NFT. Weights are never served back.',
@@ -115,9 +123,11 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { accountId } = keyPrincipal(request);
       const q = request.query;
+      // Refusals remove the upload folder themselves; after this, finally does (before answering).
       const archive = await unpackModelArchive(request.body, app.config.dataDir);
+      let model: ModelRow;
       try {
-        const model = await publishModelFolder(publishDeps(), archive.dir, {
+        model = await publishModelFolder(publishDeps(), archive.dir, {
           id: q.id,
           name: q.name,
           pricePerJob: BigInt(q.price_per_job),
@@ -125,10 +135,10 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ownerAccountId: accountId,
           oceanPrice: q.ocean_price,
         });
-        return reply.code(201).send(modelView(model));
       } finally {
         await archive.cleanup();
       }
+      return reply.code(201).send(modelView(model));
     },
   );
 

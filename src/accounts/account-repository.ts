@@ -71,6 +71,15 @@ export function createAccountRepository(db: DbOrTx) {
       return { ...(row as ApiKeyView), key: secret.key };
     },
 
+    /** One key of this account (the owner is part of the lookup). */
+    async findKey(accountId: string, keyId: string): Promise<ApiKeyView | undefined> {
+      const [row] = await db
+        .select(keyColumns)
+        .from(apiKeys)
+        .where(and(eq(apiKeys.id, keyId), eq(apiKeys.accountId, accountId)));
+      return row as ApiKeyView | undefined;
+    },
+
     async findKeyByPrefix(prefix: string) {
       const [row] = await db
         .select({ ...keyColumns, keyHash: apiKeys.keyHash })

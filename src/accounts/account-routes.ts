@@ -7,6 +7,7 @@ import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, Page, PageQuery
 import { keyPrincipal } from '../plugins/auth.js';
 import { AccountSchema, ApiKeySchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
 import { readAccountView } from './account-view-reader.js';
+import { childKeyLimits } from './child-key-limits.js';
 
 const security = [{ apiKey: [] }];
 
@@ -105,7 +106,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'createOwnKey',
         tags: ['account'],
         summary: 'Create another API key for this account (the key is shown once)',
-        description: "A key can only grant scopes it holds itself; scopes default to the caller's.",
+        description:
+          "A key never outgrows the key that makes it: scopes default to the caller's and may only narrow them (403 " +
+          '`scope_exceeds_parent`); `spend_cap` and `rate_limit_per_minute` default to the caller\'s (its spend cap ' +
+          'minus what it has already spent) and may only be lower (400 `key_limit_exceeds_parent`).',
         security,
         body: CreateKeyBody,
         response: { 201: NewApiKeySchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS]) },
@@ -113,21 +117,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const caller = keyPrincipal(request);
-      const body = request.body ?? {};
-      const scopes = body.scopes ?? caller.scopes;
-      const extra = scopes.filter((s) => !caller.scopes.includes(s));
-      if (extra.length > 0) {
-        throw new AppError('forbidden', `cannot grant scopes this key does not hold: ${extra.join(', ')}`, {
-          field: 'body.scopes',
-        });
-      }
-      const created = await repo.createKey({
-        accountId: caller.accountId,
-        name: body.name,
-        scopes,
-        rateLimitPerMinute: body.rate_limit_per_minute,
-        spendCap: body.spend_cap === undefined ? undefined : BigInt(body.spend_cap),
-      });
+      const parent = await repo.findKey(caller.accountId, caller.keyId);
+      if (!parent) throw new AppError('unauthorized', 'the calling key no longer exists');
+      const limits = childKeyLimits(parent, request.body ?? {});
+      const created = await repo.createKey({ accountId: caller.accountId, name: request.body?.name, ...limits });
       return reply.code(201).send({ ...apiKeyView(created), key: created.key });
     },
   );

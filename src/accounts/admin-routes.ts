@@ -18,7 +18,7 @@ import {
 import { createAccountRepository } from './account-repository.js';
 import { AccountSchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
 import { readAccountView } from './account-view-reader.js';
-import { SCOPES } from './scopes.js';
+import { DEFAULT_SCOPES } from './scopes.js';
 
 const security = [{ operatorToken: [] }];
 
@@ -88,7 +88,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const created = await accountsRepo.createKey({
         accountId: account.id,
         name: body.name,
-        scopes: body.scopes ?? [...SCOPES],
+        scopes: body.scopes ?? [...DEFAULT_SCOPES],
         rateLimitPerMinute: body.rate_limit_per_minute,
         spendCap: body.spend_cap === undefined ? undefined : BigInt(body.spend_cap),
       });

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFundedAccount, createTestApp, type TestApp } from '../../helpers/test-app.js';
 
@@ -117,11 +118,53 @@ describe('API keys of the account', () => {
     const { headers } = await createFundedAccount(t, { scopes: ['infer', 'keys'] });
     const escalate = await t.app.inject({ method: 'POST', url: '/v1/account/keys', headers, payload: { scopes: ['publish'] } });
     expect(escalate.statusCode).toBe(403);
-    expect(json(escalate)).toMatchObject({ code: 'forbidden', field: 'body.scopes' });
+    expect(json(escalate)).toMatchObject({ code: 'scope_exceeds_parent', field: 'body.scopes' });
     const inferOnly = await createFundedAccount(t, { scopes: ['infer'] });
     const res = await t.app.inject({ method: 'GET', url: '/v1/account/keys', headers: inferOnly.headers });
     expect(res.statusCode).toBe(403);
     expect(json(res).detail).toContain('"keys" scope');
+  });
+
+  it("a key's child inherits its spend cap (what is left of it) and rate limit, and may not exceed them", async () => {
+    const { headers, key } = await createFundedAccount(t, { scopes: ['infer', 'keys'], spendCap: 5_000, rateLimitPerMinute: 100 });
+    const create = (payload: Record<string, unknown>) => t.app.inject({ method: 'POST', url: '/v1/account/keys', headers, payload });
+
+    const inherited = await create({ name: 'inherits' });
+    expect(inherited.statusCode, inherited.body).toBe(201);
+    expect(json(inherited)).toMatchObject({ scopes: ['infer', 'keys'], spend_cap: 5_000, rate_limit_per_minute: 100 });
+    const lower = await create({ spend_cap: 10, rate_limit_per_minute: 5, scopes: ['infer'] });
+    expect(json(lower)).toMatchObject({ spend_cap: 10, rate_limit_per_minute: 5, scopes: ['infer'] });
+
+    for (const [field, payload] of [
+      ['body.spend_cap', { spend_cap: 5_001 }],
+      ['body.rate_limit_per_minute', { rate_limit_per_minute: 101 }],
+    ] as const) {
+      const res = await create(payload);
+      expect(res.statusCode).toBe(400);
+      expect(json(res)).toMatchObject({ code: 'key_limit_exceeds_parent', field });
+    }
+    // A grandchild is bounded by its own parent (the child), not the root.
+    const child = { authorization: `Bearer ${json(inherited).key}` };
+    const grand = await t.app.inject({ method: 'POST', url: '/v1/account/keys', headers: child, payload: { scopes: ['infer', 'keys', 'publish'] } });
+    expect(grand.statusCode).toBe(403);
+    expect(json(grand).code).toBe('scope_exceeds_parent');
+
+    // What the parent already spent is no longer its to hand out.
+    await t.app.db.execute(sql`UPDATE api_keys SET spent = 4990 WHERE id = ${key.id}`);
+    expect(json(await create({}))).toMatchObject({ spend_cap: 10 });
+    const over = await create({ spend_cap: 11 });
+    expect(json(over)).toMatchObject({ code: 'key_limit_exceeds_parent', field: 'body.spend_cap' });
+    expect(json(over).detail).toContain('(10 of its cap 5000)');
+    const keys = json(await t.app.inject({ method: 'GET', url: '/v1/account/keys', headers })).data;
+    expect(keys).toHaveLength(4);
+  });
+
+  it('a key with no limits may create keys with any limits it names', async () => {
+    const { headers } = await createFundedAccount(t, { scopes: ['infer', 'keys'] });
+    const res = await t.app.inject({ method: 'POST', url: '/v1/account/keys', headers, payload: { spend_cap: 7, rate_limit_per_minute: 9 } });
+    expect(json(res)).toMatchObject({ spend_cap: 7, rate_limit_per_minute: 9 });
+    const bare = await t.app.inject({ method: 'POST', url: '/v1/account/keys', headers, payload: {} });
+    expect(json(bare)).toMatchObject({ spend_cap: null, rate_limit_per_minute: null });
   });
 
   it("cannot revoke another account's key (404, and the key keeps working)", async () => {

@@ -85,7 +85,8 @@ describe('POST /v1/admin/accounts/{id}/keys', () => {
     const key = json(res);
     expect(key.key).toMatch(/^ph_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
     expect(key.key.startsWith(`ph_${key.prefix}_`)).toBe(true);
-    expect(key).toMatchObject({ name: 'prod', scopes: ['infer', 'evaluate', 'finetune', 'publish', 'keys'] });
+    // Uploading models is granted explicitly, never by default.
+    expect(key).toMatchObject({ name: 'prod', scopes: ['infer', 'evaluate', 'finetune', 'keys'] });
     expect(key).toMatchObject({ rate_limit_per_minute: 100, spend_cap: 5_000_000, spent: 0 });
     const me = await t.app.inject({ method: 'GET', url: '/v1/account', headers: { authorization: `Bearer ${key.key}` } });
     expect(json(me).id).toBe(account.id);

@@ -1,6 +1,6 @@
 // Reads and writes job rows; state changes are conditional on the current status, so racing
 // workers, retries and cancels cannot both win.
-import { and, desc, eq, inArray, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { jobs, type JobStatus } from './jobs-schema.js';
@@ -10,20 +10,30 @@ export type NewJob = typeof jobs.$inferInsert;
 
 export const FINAL_STATUSES: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-function encodeCursor(row: { createdAt: Date; id: string }) {
-  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+/**
+ * created_at to the microsecond, as Postgres keeps it: a JS Date keeps only milliseconds, and a
+ * cursor cut to them would skip the rows later in the same millisecond.
+ */
+const createdAtMicros = sql<string>`to_char(${jobs.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+function encodeCursor(row: { createdAtMicros: string; id: string }) {
+  return Buffer.from(`${row.createdAtMicros}|${row.id}`).toString('base64url');
 }
 
-/** Only the exact shape encodeCursor writes: an ISO time that round-trips, a UUID, nothing after. */
+/**
+ * Only the exact shape encodeCursor writes: a UTC time to the microsecond (or the millisecond, as
+ * earlier cursors held) that round-trips, a UUID, nothing after. Anything else is a 400.
+ */
 export function decodeCursor(cursor: string) {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(text);
-  const createdAt = new Date(match?.[1] ?? Number.NaN);
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})(\d{3})?Z\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(text);
+  const millis = match ? `${match[1]}Z` : '';
+  const createdAt = new Date(millis || Number.NaN);
   const canonical = Buffer.from(text).toString('base64url') === cursor;
-  if (!match || !canonical || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== match[1]) {
+  if (!match || !canonical || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== millis) {
     throw new AppError('validation_failed', 'cursor is not one this API returned', { field: 'querystring.cursor' });
   }
-  return { createdAt, id: match[2] };
+  return { createdAtMicros: `${match[1]}${match[2] ?? '000'}Z`, id: match[3] };
 }
 
 export function createJobRepository(db: DbOrTx) {
@@ -47,21 +57,23 @@ export function createJobRepository(db: DbOrTx) {
     async listOwned(accountId: string, page: { limit: number; cursor?: string }) {
       const after = page.cursor ? decodeCursor(page.cursor) : undefined;
       const rows = await db
-        .select()
+        .select({ job: jobs, createdAtMicros })
         .from(jobs)
         .where(
           and(
             eq(jobs.accountId, accountId),
-            after
-              ? or(lt(jobs.createdAt, after.createdAt), and(eq(jobs.createdAt, after.createdAt), lt(jobs.id, after.id)))
-              : undefined,
+            after ? sql`(${jobs.createdAt}, ${jobs.id}) < (${after.createdAtMicros}::timestamptz, ${after.id}::uuid)` : undefined,
           ),
         )
         .orderBy(desc(jobs.createdAt), desc(jobs.id))
         .limit(page.limit + 1);
       const more = rows.length > page.limit;
-      const data = more ? rows.slice(0, page.limit) : rows;
-      return { data, nextCursor: more ? encodeCursor(data[data.length - 1]) : null };
+      const shown = more ? rows.slice(0, page.limit) : rows;
+      const last = shown[shown.length - 1];
+      return {
+        data: shown.map((r) => r.job),
+        nextCursor: more ? encodeCursor({ createdAtMicros: last.createdAtMicros, id: last.job.id }) : null,
+      };
     },
 
     /** Claims a queued (or crashed running) job for an attempt; undefined if it is already final. */

@@ -1,4 +1,5 @@
 // Starts a worker process: queue consumers that run transformer jobs; shuts down with grace.
+// A separate worker needs the gateway's Postgres and Redis, and refuses to start on another database.
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config/config.js';
@@ -7,17 +8,41 @@ import { openDatabase } from './db/database.js';
 import { startConsumers } from './jobs/job-consumers.js';
 import { createRedisJobEvents } from './jobs/job-events.js';
 import { createBullmqQueue } from './jobs/job-queue.js';
+import { isTransientInfraError } from './jobs/job-runner.js';
 import { connectRedis } from './redis/connect-redis.js';
 import { setUpChain } from './ocean/chain-setup.js';
 import { createJobOrderChecker } from './ocean/job-order-check.js';
+import {
+  assertSameDeployment,
+  DeploymentMismatchError,
+  describeDatabaseUrl,
+  describeRedisUrl,
+  readDeploymentIdentity,
+} from './ops/deployment-identity.js';
 
 async function main() {
   const config = loadConfig();
   if (!config.redisUrl) throw new ConfigError('REDIS_URL', 'a separate worker process needs Redis (npm start runs one in-process without it)');
+  if (!config.databaseUrl) {
+    // An embedded PGlite of its own would hold none of the gateway's jobs: it would take them and lose them.
+    throw new ConfigError('DATABASE_URL', "a separate worker process needs the gateway's Postgres (npm start runs one in-process without it)");
+  }
   const log = pino({ level: config.logLevel, base: { role: 'worker', workerId: config.worker.id } });
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax });
-  await database.migrate();
+  const databaseName = describeDatabaseUrl(config.databaseUrl);
+  const redisName = `${describeRedisUrl(config.redisUrl)} prefix "${config.redisPrefix}"`;
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+    applicationName: `posthuman-worker:${config.worker.id}`.slice(0, 63),
+  });
   const redis = await connectRedis(config.redisUrl);
+  // Before migrating anything: is this the database the gateway on this Redis prefix uses?
+  await assertSameDeployment(redis, config.redisPrefix, await readDeploymentIdentity(database.db, config.databaseUrl), {
+    waitMs: config.worker.gatewayWaitMs,
+    onWait: () => log.warn({ redis: redisName }, 'waiting for the gateway to publish its database identity'),
+  });
+  await database.migrate();
   const queue = createBullmqQueue(redis, config.redisPrefix);
   const events = createRedisJobEvents(redis, config.redisPrefix);
   const chain = await setUpChain(config, 'worker');
@@ -33,21 +58,50 @@ async function main() {
     log,
     orders,
   });
-  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
-    if (err) log.error({ err }, 'worker shutting down after an error');
-    else log.info({ signal }, 'worker shutting down: finishing active jobs');
+  const shutdown = async () => {
     await consumers.close();
     orders?.close();
     await queue.close();
     await events.close();
     await redis.quit().catch(() => {});
     await database.close();
+  };
+  // Errors are handled below: a transient fault must not take the worker down.
+  closeWithGrace({ delay: 30_000, skip: ['uncaughtException', 'unhandledRejection'] }, async ({ signal }) => {
+    log.info({ signal }, 'worker shutting down: finishing active jobs');
+    await shutdown();
   });
-  log.info({ concurrency: config.worker.concurrency, threads: config.worker.threads, chain: chain?.mode ?? 'off' }, 'worker ready');
-  process.stdout.write(`Posthuman worker ${config.worker.id} ready (chain: ${chain ? chain.config.rpcUrl : 'off'})\n`);
+  let failing = false;
+  const onError = (err: unknown) => {
+    if (isTransientInfraError(err)) {
+      log.warn({ err }, 'transient fault outside a job; carrying on (connections reconnect by themselves)');
+      return;
+    }
+    log.fatal({ err }, 'worker shutting down after an error (the supervisor restarts it)');
+    if (failing) process.exit(1);
+    failing = true;
+    const timer = setTimeout(() => process.exit(1), 30_000);
+    timer.unref();
+    shutdown().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', onError);
+  process.on('unhandledRejection', onError);
+  const chainName = chain ? chain.config.rpcUrl : 'off';
+  log.info(
+    { concurrency: config.worker.concurrency, threads: config.worker.threads, database: databaseName, redis: redisName, chain: chainName },
+    'worker ready',
+  );
+  process.stdout.write(`Posthuman worker ${config.worker.id} ready (database: ${databaseName}; redis: ${redisName}; chain: ${chainName})\n`);
 }
 
 main().catch((err) => {
-  process.stderr.write(err instanceof ConfigError ? `configuration error: ${err.message}\n` : `worker failed: ${err?.stack ?? err}\n`);
+  const known = err instanceof ConfigError || err instanceof DeploymentMismatchError;
+  process.stderr.write(
+    err instanceof ConfigError
+      ? `configuration error: ${err.message}\n`
+      : known
+        ? `worker refused to start: ${err.message}\n`
+        : `worker failed: ${err?.stack ?? err}\n`,
+  );
   process.exit(1);
 });

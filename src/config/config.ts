@@ -63,12 +63,22 @@ export interface Config {
     batchWaitMs: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
+    /** Times BullMQ moves a job back after its worker's lock expired before failing it (then the watchdog decides). */
+    maxStalledCount: number;
     /** Fault injection for tests: wait this long after claiming a job before running it. */
     faultStartDelayMs: number;
     /** Fault injection for audit tests: serve THIS model folder for every job, unchecked (a cheating worker). */
     faultServeModelDir: string | undefined;
     /** Fraction of succeeded jobs replayed on another worker (0..1). */
     auditFraction: number;
+    /** Heartbeat period; a worker counts as dead 3 periods after its last heartbeat. */
+    heartbeatMs: number;
+    /** How often the watchdog compares unfinished jobs in Postgres with the queue. */
+    watchdogIntervalMs: number;
+    /** Fresh queue entries a job gets after its entry failed or its worker died; then it fails, hold released. */
+    maxRequeues: number;
+    /** How long a separate worker waits for the gateway to publish its database identity. */
+    gatewayWaitMs: number;
   };
 }
 
@@ -182,9 +192,14 @@ export function loadConfig(env: Env = process.env): Config {
       batchWaitMs: readInt(env, 'BATCH_WAIT_MS', 2, 0, 1000),
       lockDurationMs: readInt(env, 'WORKER_LOCK_MS', 30_000, 1000, 3_600_000),
       stalledIntervalMs: readInt(env, 'WORKER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
+      maxStalledCount: readInt(env, 'WORKER_MAX_STALLED', 3, 0, 100),
       faultStartDelayMs: readInt(env, 'POSTHUMAN_FAULT_START_DELAY_MS', 0, 0, 600_000),
       faultServeModelDir: env.POSTHUMAN_FAULT_SERVE_MODEL_DIR || undefined,
       auditFraction: readFraction(env, 'AUDIT_FRACTION', 0),
+      heartbeatMs: readInt(env, 'WORKER_HEARTBEAT_MS', 1000, 100, 60_000),
+      watchdogIntervalMs: readInt(env, 'WATCHDOG_INTERVAL_MS', 1000, 100, 600_000),
+      maxRequeues: readInt(env, 'JOB_MAX_REQUEUES', 3, 0, 100),
+      gatewayWaitMs: readInt(env, 'WORKER_GATEWAY_WAIT_MS', 60_000, 0, 3_600_000),
     },
   };
 }

@@ -34,19 +34,26 @@ export async function openDatabase(options: {
   databaseUrl: string | undefined;
   dataDir: string;
   poolMax?: number;
+  /** Shown in pg_stat_activity (e.g. `posthuman-worker:<id>`), so an operator can tell connections apart. */
+  applicationName?: string;
 }): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10, options.applicationName);
   return openPglite(join(options.dataDir, 'pgdata'));
 }
 
-async function openPostgres(url: string, poolMax: number): Promise<Database> {
+async function openPostgres(url: string, poolMax: number, applicationName?: string): Promise<Database> {
   const { default: pg } = await import('pg');
   const { drizzle } = await import('drizzle-orm/node-postgres');
   const { migrate } = await import('drizzle-orm/node-postgres/migrator');
   // int8 columns read as strings by default; drizzle maps bigint-mode columns itself.
-  const pool = new pg.Pool({ connectionString: url, max: poolMax });
+  const pool = new pg.Pool({ connectionString: url, max: poolMax, ...(applicationName ? { application_name: applicationName } : {}) });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries surface real errors.
+  });
+  pool.on('connect', (client) => {
+    // A checked-out client whose connection is terminated (pg_terminate_backend, a failover) emits
+    // 'error' outside any query; unheard, that event would crash the process. Its query fails anyway.
+    client.on('error', () => {});
   });
   const db = drizzle(pool, { schema }) as unknown as Db;
   return {

@@ -29,6 +29,8 @@ export const ERROR_CATALOG = {
   too_many_streams: { status: 429, title: 'Too many open event streams' },
   internal: { status: 500, title: 'Internal server error' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
+  no_workers: { status: 503, title: 'No worker is running this kind of job' },
+  model_not_on_chain: { status: 503, title: 'Model not on chain (being published again)' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -24,6 +24,8 @@ export const JOB_FAILURE_MESSAGES: Record<string, string> = {
   engine_unavailable: 'no runtime could serve this model; nothing was charged',
   rpc_unavailable: 'the chain could not be reached; nothing was charged',
   worker_error: 'the worker could not run this job; nothing was charged',
+  worker_lost: 'the job was lost by its workers too many times; nothing was charged',
+  model_not_on_chain: "the model's datatoken is not on chain; the model is being published again; nothing was charged",
 };
 
 export interface PublicJobError {

@@ -121,6 +121,24 @@ export function createJobRepository(db: DbOrTx) {
         .limit(limit);
     },
 
+    /** Unfinished jobs with what the watchdog needs to compare them with the queue, oldest first. */
+    async listUnfinishedForWatchdog(limit = 500) {
+      return db
+        .select({
+          id: jobs.id,
+          kind: jobs.kind,
+          status: jobs.status,
+          workerId: jobs.workerId,
+          attempts: jobs.attempts,
+          orderTxHash: jobs.orderTxHash,
+          cancelRequestedAt: jobs.cancelRequestedAt,
+        })
+        .from(jobs)
+        .where(inArray(jobs.status, ['queued', 'running']))
+        .orderBy(jobs.createdAt)
+        .limit(limit);
+    },
+
     /** Attaches the order paying for a job, once. */
     async attachOrder(id: string, txHash: string, chainId: number): Promise<JobRow | undefined> {
       const [row] = await db

@@ -63,6 +63,31 @@ interface Outcome {
   computeMs: number;
 }
 
+/** A delivery whose job is not in this database: never completed here, left for the right worker. */
+export class UnknownJobError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} is not in this worker's database: is DATABASE_URL the gateway's? Left in the queue for the right worker`);
+    this.name = 'UnknownJobError';
+  }
+}
+
+const TRANSIENT_PG_CODES = /^(08|57P0[1-3]|53300|40001|40P01)/;
+const TRANSIENT_MESSAGES =
+  /Connection terminated|connection (?:is )?(?:closed|ended)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|timeout exceeded when trying to connect|Client has encountered a connection error|Stream isn't writeable|MaxRetriesPerRequest/i;
+
+/**
+ * Infrastructure faults (a Postgres connection terminated, Redis away): never the job's fault, so
+ * never a reason to fail it, even on its last attempt; the queue and the watchdog run it again.
+ */
+export function isTransientInfraError(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT_PG_CODES.test(code)) return true;
+    if (e instanceof Error && TRANSIENT_MESSAGES.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** Runtime errors that a retry cannot fix (bad weights, bad parameters): fail at once. */
 const isPermanent = (err: unknown) =>
   err instanceof PermanentJobError || (err instanceof RuntimeError && err.name !== 'EngineUnavailableError');
@@ -99,7 +124,12 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
 
   async function run(kind: JobKind, jobId: string, finalAttempt: boolean) {
     const job = await repo.markRunning(jobId, deps.workerId);
-    if (!job) return; // already final: a duplicate delivery
+    if (!job) {
+      if (await repo.find(jobId)) return; // already final: a duplicate delivery
+      // Completing it would lose it: the gateway's database holds it queued with its credit held.
+      deps.log.error({ jobId, kind, workerId: deps.workerId }, 'JOB NOT FOUND in this database; not completing it');
+      throw new UnknownJobError(jobId);
+    }
     const log = deps.log.child({ jobId, kind, attempt: job.attempts });
     await deps.events.publish(jobId, { type: 'status', status: 'running' });
     if (deps.faultStartDelayMs) await delay(deps.faultStartDelayMs);
@@ -163,7 +193,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
         await settleOnce({ status: 'cancelled', cost: 0n });
         return;
       }
-      if (!isPermanent(err) && !finalAttempt) {
+      if (!isPermanent(err) && (!finalAttempt || isTransientInfraError(err))) {
         log.warn({ err }, 'job attempt failed; it will be retried');
         throw err;
       }
@@ -174,9 +204,14 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       await settleOnce({ status: 'failed', error: { code, message }, cost: 0n });
     } finally {
       // Waiters wake on `done`; when another attempt or a cancel settled the job, read what it became.
-      const status = finalStatus ?? (await repo.find(jobId))?.status;
-      if (status && status !== 'running') await deps.events.publish(jobId, { type: 'done', status });
-      await unsubscribe();
+      // A fault here must not replace the outcome above (Postgres or Redis may be what just failed).
+      try {
+        const status = finalStatus ?? (await repo.find(jobId))?.status;
+        if (status && status !== 'running') await deps.events.publish(jobId, { type: 'done', status });
+      } catch (err) {
+        log.warn({ err }, 'publishing the outcome failed');
+      }
+      await unsubscribe().catch(() => {});
     }
   }
 

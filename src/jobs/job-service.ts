@@ -16,6 +16,9 @@ import { createJobRepository, FINAL_STATUSES, type JobRow } from './job-reposito
 import type { EvaluateRequest, InferRequest } from './job-requests.js';
 import type { JobKind } from './jobs-schema.js';
 import type { GatewayOcean } from '../ocean/gateway-ocean.js';
+import { isOceanError } from '../ocean/ocean-error.js';
+import { JOB_CATALOG } from './job-catalog.js';
+import { endUnfinishedJob } from './job-reconciler.js';
 
 export interface JobServiceDeps {
   db: Db;
@@ -27,7 +30,14 @@ export interface JobServiceDeps {
   log: FastifyBaseLogger;
   /** Orders every job on chain before it is enqueued; null when the chain is off. */
   ocean: GatewayOcean | null;
+  /** Live separate workers per queue name; null when the worker runs in the gateway process. */
+  liveWorkers?: (() => Promise<Record<string, number>>) | null;
+  /** Whether a separate worker still heartbeats; absent when the worker runs in the gateway process. */
+  isWorkerAlive?: ((workerId: string) => Promise<boolean>) | null;
 }
+
+/** Seconds a client is asked to wait when no worker is alive or a model is being published again. */
+const RETRY_AFTER_SECONDS = '5';
 
 /** The token count of text if at most `limit`, else some number above it (work bounded by the limit). */
 export type CountTokens = (text: string, limit: number) => number;
@@ -88,6 +98,16 @@ function measure(model: ModelRow, s: Submission, countTokens: CountTokens): [num
   return [tokens, tokens];
 }
 
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 export function createJobService(deps: JobServiceDeps) {
   const jobsRepo = createJobRepository(deps.db);
   const modelsRepo = createModelRepository(deps.db);
@@ -98,7 +118,7 @@ export function createJobService(deps: JobServiceDeps) {
     const failed = await deps.db.transaction(async (tx) => {
       const row = await createJobRepository(tx).finish(job.id, ['queued'], {
         status: 'failed',
-        error: publicJobError('order_failed', ''),
+        error: publicJobError(isOceanError(err, 'model_not_on_chain') ? 'model_not_on_chain' : 'order_failed', ''),
         cost: 0n,
       });
       if (row?.holdId) await deps.ledger.release(row.holdId, tx);
@@ -108,6 +128,26 @@ export function createJobService(deps: JobServiceDeps) {
     return failed ?? (await jobsRepo.find(job.id)) ?? job;
   }
 
+  // Models whose datatoken is gone from the chain (a chain reset): published again, once at a time.
+  const republishing = new Map<string, Promise<void>>();
+  function republish(model: ModelRow) {
+    const ocean = deps.ocean;
+    if (!ocean || republishing.has(model.id)) return;
+    deps.log.warn({ model: model.id, datatoken: model.datatokenAddress }, 'model datatoken is not on chain; publishing the model again');
+    const run = (async () => {
+      const fresh = (await modelsRepo.find(model.id)) ?? model;
+      const published = await ocean.ensurePublished(deps.db, fresh);
+      ocean.warm(published).catch((err) => deps.log.warn({ err, model: model.id }, 'warming the order pool failed'));
+    })()
+      .catch((err) => deps.log.error({ err, model: model.id }, 'publishing the model again failed; the next job retries'))
+      .finally(() => republishing.delete(model.id));
+    republishing.set(model.id, run);
+  }
+  const notOnChain = (model: ModelRow) =>
+    new AppError('model_not_on_chain', `model "${model.id}" is not on chain ${deps.ocean?.chainId} (its datatoken is gone); it is being published again`, {
+      headers: { 'Retry-After': RETRY_AFTER_SECONDS },
+    });
+
   /** Covers a committed job with an Ocean order (when the chain is on), then enqueues it. */
   async function dispatch(job: JobRow, model: ModelRow): Promise<JobRow> {
     let current = job;
@@ -116,6 +156,8 @@ export function createJobService(deps: JobServiceDeps) {
         const { order } = await deps.ocean.orderFor(model);
         current = (await jobsRepo.attachOrder(job.id, order.txHash, deps.ocean.chainId)) ?? (await jobsRepo.find(job.id)) ?? job;
       } catch (err) {
+        // The datatoken is gone (a chain reset): no transaction was sent; publish the model again.
+        if (isOceanError(err, 'model_not_on_chain')) republish(model);
         return failUnordered(job, err);
       }
     }
@@ -129,6 +171,17 @@ export function createJobService(deps: JobServiceDeps) {
   return {
     async submit(principal: KeyPrincipal, s: Submission, idempotency: { key?: string; fingerprint: string }) {
       const model = resolveModel(await modelsRepo.find(s.model), s, deps.ocean);
+      // Refused before anything is held: a republish is under way (no order could be placed).
+      if (republishing.has(model.id)) throw notOnChain(model);
+      if (deps.liveWorkers) {
+        // Unknown (Redis unreachable) is not "none": the job is committed and waits for the queue.
+        const live = await deps.liveWorkers().catch(() => null);
+        if (live && !live[JOB_CATALOG[s.kind].queue]) {
+          throw new AppError('no_workers', `no worker is running ${s.kind} jobs; retry shortly`, {
+            headers: { 'Retry-After': RETRY_AFTER_SECONDS },
+          });
+        }
+      }
       const [inputTokens, maxTokens] = measure(model, s, deps.countTokens);
       const depth = await deps.queue.depth().catch(() => 0);
       if (depth >= deps.maxQueueDepth) {
@@ -169,6 +222,10 @@ export function createJobService(deps: JobServiceDeps) {
       let job = await jobsRepo.find(answer.body.job_id);
       if (!job) throw new Error('job vanished after commit');
       if (!answer.replayed) job = await dispatch(job, model);
+      // Failed for want of the model on chain (hold released): say so, and when to come back.
+      if (!answer.replayed && job.status === 'failed' && (job.error as { code?: string } | null)?.code === 'model_not_on_chain') {
+        throw notOnChain(model);
+      }
       return { job, replayed: answer.replayed };
     },
 
@@ -183,32 +240,51 @@ export function createJobService(deps: JobServiceDeps) {
       return pending.length;
     },
 
-    /** Waits until the job is final or `timeoutMs` passes; returns the latest row. */
+    /**
+     * Waits until the job is final or `timeoutMs` passes; returns the latest row. The deadline holds
+     * whatever is down: a subscription that cannot be made (Redis away) is not waited for past it.
+     */
     async waitFor(job: JobRow, timeoutMs: number): Promise<JobRow> {
       if (FINAL_STATUSES.includes(job.status) || timeoutMs <= 0) return job;
       let wake: () => void = () => {};
       const done = new Promise<void>((resolve) => {
         wake = resolve;
       });
-      const unsubscribe = await deps.events.subscribe(job.id, (e) => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((r) => {
+        timer = setTimeout(() => r('deadline'), timeoutMs);
+      });
+      const subscribing = deps.events.subscribe(job.id, (e) => {
         if (e.type === 'done') wake();
       });
+      const latest = async () => (await withDeadline(jobsRepo.find(job.id), 1000).catch(() => undefined)) ?? job;
       try {
+        const subscribed = await Promise.race([subscribing.then(() => 'subscribed' as const, () => 'failed' as const), deadline]);
+        if (subscribed === 'deadline') return await latest();
         // Re-read after subscribing: a job that finished in between is not waited for.
-        const now = await jobsRepo.find(job.id);
-        if (now && FINAL_STATUSES.includes(now.status)) return now;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([done, new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
-        clearTimeout(timer);
-        return (await jobsRepo.find(job.id)) ?? job;
+        const now = await latest();
+        if (FINAL_STATUSES.includes(now.status)) return now;
+        if (subscribed === 'failed') {
+          // No events (Redis away): poll Postgres until the deadline instead.
+          for (;;) {
+            const r = await Promise.race([new Promise<'tick'>((ok) => setTimeout(() => ok('tick'), 250)), deadline]);
+            const row = await latest();
+            if (r === 'deadline' || FINAL_STATUSES.includes(row.status)) return row;
+          }
+        }
+        await Promise.race([done, deadline]);
+        return await latest();
       } finally {
-        await unsubscribe();
+        clearTimeout(timer);
+        // Undone whenever it lands (even after the deadline), never awaited here.
+        subscribing.then((unsubscribe) => unsubscribe().catch(() => {}), () => {});
       }
     },
 
     /**
-     * Cancels a job of this account. Queued: cancelled now and its hold released in full. Running:
-     * the worker is told to stop; tokens generated until then are charged. Final: 409.
+     * Cancels a job of this account. Queued: cancelled now and its hold released in full. Running on
+     * a live worker: the worker is told to stop; tokens generated until then are charged. Running
+     * with no queue entry a worker holds (stuck): cancelled now, hold released. Final: 409.
      */
     async cancel(accountId: string, id: string): Promise<{ job: JobRow; immediate: boolean }> {
       const job = await jobsRepo.findOwned(accountId, id);
@@ -225,7 +301,16 @@ export function createJobService(deps: JobServiceDeps) {
         return { job: cancelled, immediate: true };
       }
       await jobsRepo.requestCancel(id);
-      await deps.events.publish(id, { type: 'cancel' });
+      await deps.events.publish(id, { type: 'cancel' }).catch(() => {});
+      // Nobody holds its queue entry (failed by BullMQ's stalled limit, lost), or its holder is dead: nobody would act on the cancel.
+      const entry = await deps.queue.stateOf(job.kind as JobKind, id).catch(() => null);
+      const holderDead =
+        entry?.state === 'active' && job.workerId !== null && deps.isWorkerAlive ? !(await deps.isWorkerAlive(job.workerId).catch(() => true)) : false;
+      if (entry && (entry.state !== 'active' || holderDead)) {
+        const ended = await endUnfinishedJob({ db: deps.db, ledger: deps.ledger, events: deps.events, queue: deps.queue }, job, 'cancelled');
+        if (ended) return { job: ended, immediate: true };
+      }
+      // Otherwise its worker stops it; should that worker be dead, the watchdog cancels it.
       const latest = (await jobsRepo.find(id)) ?? job;
       return { job: latest, immediate: FINAL_STATUSES.includes(latest.status) };
     },

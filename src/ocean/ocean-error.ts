@@ -12,6 +12,8 @@ export const OCEAN_ERROR_CODES = [
   'nonce_conflict',
   'publish_failed',
   'order_failed',
+  /** The datatoken address holds no contract (the chain was reset): the model must be published again. */
+  'model_not_on_chain',
   'pool_closed',
   'invalid_argument',
 ] as const;

@@ -86,7 +86,10 @@ export function createOrderPool(options: OrderPoolOptions) {
         })
         .catch((err) => {
           bucket.failures++;
-          options.onRefillError?.(toOceanError(err, 'order pool refill'), bucket.target);
+          const failure = toOceanError(err, 'order pool refill');
+          // Orders for a datatoken the chain no longer has are worthless: never hand them out.
+          if (failure.code === 'model_not_on_chain') bucket.ready = [];
+          options.onRefillError?.(failure, bucket.target);
           // Back off before the next background try: the chain is likely down.
           const wait = Math.min(30_000, 500 * 2 ** Math.min(bucket.failures, 6));
           bucket.retryTimer = setTimeout(() => {
@@ -123,7 +126,10 @@ export function createOrderPool(options: OrderPoolOptions) {
       // Refill after handing out: signing and sending must not delay this caller.
       setImmediate(() => refill(bucket));
       if (pooled) return pooled;
-      const order = await options.orders.placeOrder(target);
+      const order = await options.orders.placeOrder(target).catch((err) => {
+        if (toOceanError(err, 'order').code === 'model_not_on_chain') bucket.ready = [];
+        throw err;
+      });
       if (maxUses > 1) bucket.ready.unshift({ order, uses: 1 });
       return { order, use: 1, fromPool: false };
     },

@@ -155,8 +155,16 @@ export function createOrderService(deps: OrderServiceDeps) {
     };
   }
 
+  /** Refuses, before any transaction, a datatoken address that holds no contract (a chain reset). */
+  async function assertOnChain(datatoken: string) {
+    if ((await consumer.provider.getCode(datatoken)) !== '0x') return;
+    routes.delete(datatoken);
+    throw new OceanError('model_not_on_chain', `datatoken ${datatoken} has no code on this chain: publish the model again`);
+  }
+
   async function placeOrderOnce(target: OrderTarget): Promise<PlacedOrder> {
     const datatoken = getAddress(target.datatokenAddress);
+    await assertOnChain(datatoken);
     const route = await routeFor(datatoken);
     if (feeAmount > 0n) await ensureApproval(datatoken);
     const fee = await providerFee(target, datatoken);

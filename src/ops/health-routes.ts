@@ -5,8 +5,21 @@ import { errorResponses, OPERATOR_AUTH_ERRORS } from '../http/schemas.js';
 
 const CheckStatus = Type.Union([Type.Literal('ok'), Type.Literal('down'), Type.Literal('not_configured')]);
 const Readiness = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
-  checks: Type.Object({ postgres: CheckStatus, redis: CheckStatus }),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('degraded'), Type.Literal('unavailable')], {
+    description: '`degraded` (200): reads work, but no separate worker is alive, so new jobs are refused (503 `no_workers`)',
+  }),
+  checks: Type.Object({
+    postgres: CheckStatus,
+    redis: CheckStatus,
+    workers: Type.Union([Type.Literal('ok'), Type.Literal('none'), Type.Literal('down'), Type.Literal('in_process')]),
+  }),
+  workers: Type.Object(
+    {},
+    {
+      additionalProperties: Type.Integer({ minimum: 0 }),
+      description: 'Separate workers alive (heartbeating) per queue; empty when the worker runs in the gateway process',
+    },
+  ),
 });
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -38,8 +51,10 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'getReadiness',
         tags: ['operations'],
-        summary: 'Postgres and Redis are reachable',
-        description: 'Answers 503 with the same body when a dependency is down.',
+        summary: 'Postgres and Redis are reachable, and how many workers are alive',
+        description:
+          'Answers 503 with the same body when a dependency is down; 200 `degraded` when no separate worker is alive ' +
+          '(job reads still work; new jobs get 503 `no_workers`).',
         response: { 200: Readiness, 503: Readiness, ...errorResponses([]) },
       },
     },
@@ -49,12 +64,16 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
           () => 'ok' as const,
           () => 'down' as const,
         );
-      const [postgres, redis] = await Promise.all([
+      const [postgres, redis, alive] = await Promise.all([
         probe(() => app.database.ping()),
         app.redis ? probe(() => app.redis!.ping()) : Promise.resolve('not_configured' as const),
+        app.liveWorkers ? withTimeout(app.liveWorkers(), 2000).catch(() => null) : Promise.resolve(undefined),
       ]);
+      const workers =
+        alive === undefined ? ('in_process' as const) : alive === null ? ('down' as const) : Object.values(alive).some((n) => n > 0) ? ('ok' as const) : ('none' as const);
       const ready = postgres === 'ok' && redis !== 'down';
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { postgres, redis } });
+      const status = !ready ? 'unavailable' : workers === 'none' ? 'degraded' : 'ready';
+      return reply.code(ready ? 200 : 503).send({ status, checks: { postgres, redis, workers }, workers: alive ?? {} });
     },
   );
 

@@ -11,6 +11,9 @@ import { getGpt2Tokenizer } from '../runtime/gpt2-tokenizer.js';
 import type { ChainSetup } from '../ocean/chain-setup.js';
 import { createGatewayOcean, type GatewayOcean } from '../ocean/gateway-ocean.js';
 import { createJobOrderChecker } from '../ocean/job-order-check.js';
+import { Gauge } from 'prom-client';
+import { countLiveWorkers, isWorkerAlive } from '../jobs/worker-heartbeat.js';
+import { publishDeploymentIdentity, readDeploymentIdentity } from '../ops/deployment-identity.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +23,8 @@ declare module 'fastify' {
     modelRepository: ModelRepository;
     /** Publishing and ordering on chain; null with CHAIN=off. */
     ocean: GatewayOcean | null;
+    /** Live separate workers per queue name; null when the worker runs in this process. */
+    liveWorkers: (() => Promise<Record<string, number>>) | null;
   }
 }
 
@@ -37,6 +42,34 @@ export default fp(
     const tokenizer = getGpt2Tokenizer();
     const ocean = opts.chain ? createGatewayOcean(opts.chain.config, { poolSize: config.chain.orderPoolSize, log: app.log }) : null;
     app.decorate('ocean', ocean);
+    // Separate workers: they find this deployment's database identity here, and heartbeat back.
+    const liveWorkers = redis && !config.worker.inProcess ? () => countLiveWorkers(redis, config.redisPrefix) : null;
+    app.decorate('liveWorkers', liveWorkers);
+    if (redis && !config.worker.inProcess) {
+      const identity = await readDeploymentIdentity(app.db, config.databaseUrl);
+      const publish = () =>
+        publishDeploymentIdentity(redis, config.redisPrefix, identity).catch((err) =>
+          app.log.warn({ err }, 'publishing the deployment identity failed; retried when Redis is back'),
+        );
+      await publish();
+      // Redis restarted empty: publish again, so workers (re)starting now can check it.
+      redis.on('ready', publish);
+      app.addHook('onClose', async () => {
+        redis.off('ready', publish);
+      });
+    }
+    new Gauge({
+      name: 'posthuman_workers_alive',
+      help: 'Separate workers heartbeating, per queue (absent when the worker runs in the gateway process)',
+      labelNames: ['queue'],
+      registers: [app.metrics],
+      async collect() {
+        this.reset();
+        if (!liveWorkers) return;
+        const counts = await liveWorkers().catch(() => null);
+        for (const [queue, n] of Object.entries(counts ?? {})) this.set({ queue }, n);
+      },
+    });
     app.decorate('jobQueue', queue);
     app.decorate('jobEvents', events);
     app.decorate('modelRepository', createModelRepository(app.db));
@@ -51,6 +84,8 @@ export default fp(
         maxQueueDepth: config.jobs.maxQueueDepth,
         log: app.log,
         ocean,
+        liveWorkers,
+        isWorkerAlive: redis && !config.worker.inProcess ? (id) => isWorkerAlive(redis, config.redisPrefix, id) : null,
       }),
     );
 
@@ -74,5 +109,5 @@ export default fp(
       await events.close();
     });
   },
-  { name: 'jobs', dependencies: ['services'] },
+  { name: 'jobs', dependencies: ['services', 'metrics'] },
 );

@@ -1,6 +1,7 @@
 // Starts a real worker process (src/worker.ts) against a test app's database and Redis prefix.
 import { startEntry, type RunningProcess } from './child-process.js';
 import type { TestApp } from './test-app.js';
+import { startWorkerHeartbeat } from '../../src/jobs/worker-heartbeat.js';
 
 export async function startWorker(t: TestApp, env: Record<string, string> = {}): Promise<RunningProcess> {
   const proc = startEntry('src/worker.ts', {
@@ -21,6 +22,16 @@ export async function stopWorker(proc: RunningProcess | undefined) {
   if (!proc || proc.child.exitCode !== null) return;
   proc.child.kill('SIGTERM');
   await proc.exited(30_000).catch(() => proc.child.kill('SIGKILL'));
+}
+
+/**
+ * Heartbeats as a worker that consumes nothing, so the gateway accepts jobs (it refuses them with
+ * 503 no_workers when no worker is alive) and they stay queued. Returns a stop function.
+ */
+export async function idleWorkerHeartbeat(t: TestApp, workerId = 'idle-worker'): Promise<() => Promise<void>> {
+  const heartbeat = startWorkerHeartbeat(t.redis!, t.config.redisPrefix, workerId, { intervalMs: 1000 });
+  await heartbeat.beat();
+  return () => heartbeat.stop();
 }
 
 /** Polls `fn` until it returns a truthy value or the deadline passes (no fixed sleeps). */

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningProcess } from '../../helpers/child-process.js';
 import { createFundedAccount, createTestApp, registerTinyModel, type TestApp } from '../../helpers/test-app.js';
-import { eventually, startWorker, stopWorker } from '../../helpers/worker-process.js';
+import { eventually, idleWorkerHeartbeat, startWorker, stopWorker } from '../../helpers/worker-process.js';
 
 let t: TestApp;
 const workers: RunningProcess[] = [];
@@ -50,6 +50,7 @@ describe('holds under concurrency at the API', () => {
   it('30 concurrent jobs against credit for exactly 10: 10 accepted, 20 refused with 402, nothing overdrawn', async () => {
     // A second gateway on the same database with its own (unconsumed) queue and no depth limit.
     const gw = await createTestApp({ QUEUE_MAX_DEPTH: '1000' }, t.testDb);
+    const idle = await idleWorkerHeartbeat(gw);
     try {
       const maxCost = 1_000 + Math.ceil((2_000 * (1 + 16)) / 1_000); // per job + per 1k × (1 input + 16 new tokens)
       const { headers } = await createFundedAccount(gw, { credits: maxCost * 10 });
@@ -73,6 +74,7 @@ describe('holds under concurrency at the API', () => {
       }
       expect(json(await gw.app.inject({ method: 'GET', url: '/v1/account', headers }))).toMatchObject({ balance: maxCost * 10, held: 0 });
     } finally {
+      await idle();
       await gw.close();
     }
   });
@@ -80,7 +82,8 @@ describe('holds under concurrency at the API', () => {
 
 describe('jobs under faults', () => {
   it('cancels a queued job at once and releases its hold in full; a full queue answers 503', async () => {
-    // No worker runs here, so jobs stay queued.
+    // No worker consumes here, so jobs stay queued.
+    const idle = await idleWorkerHeartbeat(t);
     const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
     const job = json(await submitAsync(headers, 'never runs'));
     expect(job.status).toBe('queued');
@@ -100,11 +103,14 @@ describe('jobs under faults', () => {
     for (const j of json(await t.app.inject({ method: 'GET', url: '/v1/jobs', headers })).data) {
       if (j.status === 'queued') await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${j.id}`, headers });
     }
+    await idle();
   });
 
   it('loses nothing when Redis is flushed: the worker re-enqueues committed jobs from Postgres', async () => {
     const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const idle = await idleWorkerHeartbeat(t);
     const job = json(await submitAsync(headers, 'survive a flush', 4));
+    await idle();
     const keys = await t.redis!.keys(`${t.config.redisPrefix}:bull:*`);
     expect(keys.length).toBeGreaterThan(0);
     await t.redis!.del(...keys);

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../../src/runtime/index.js';
 import type { RunningProcess } from '../../helpers/child-process.js';
 import { createFundedAccount, createTestApp, registerTinyModel, type TestApp } from '../../helpers/test-app.js';
-import { eventually, startWorker, stopWorker } from '../../helpers/worker-process.js';
+import { eventually, idleWorkerHeartbeat, startWorker, stopWorker } from '../../helpers/worker-process.js';
 
 let t: TestApp;
 let cheatDir: string;
@@ -92,6 +92,7 @@ describe('replay audits', () => {
   it('refuses to audit unknown or unfinished jobs, and needs the operator token', async () => {
     expect((await audit('00000000-0000-4000-8000-000000000000')).statusCode).toBe(404);
     const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    const idle = await idleWorkerHeartbeat(t);
     const queued = json(
       await t.app.inject({
         method: 'POST',
@@ -102,6 +103,7 @@ describe('replay audits', () => {
     );
     expect((await audit(queued.id)).statusCode).toBe(409);
     await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${queued.id}`, headers });
+    await idle();
     const anon = await t.app.inject({ method: 'POST', url: '/v1/admin/audits', payload: { job_id: queued.id } });
     expect(anon.statusCode).toBe(401);
   });

@@ -22,7 +22,12 @@ describe('health, readiness and metrics', () => {
   it('GET /readyz reports Postgres and Redis reachable', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    // No worker runs for this app: ready for reads, degraded for new jobs.
+    expect(res.json()).toEqual({
+      status: 'degraded',
+      checks: { postgres: 'ok', redis: 'ok', workers: 'none' },
+      workers: { infer: 0, evaluate: 0, audit: 0 },
+    });
   });
 
   it('GET /readyz answers 503 naming Redis when its connection is gone', async () => {
@@ -38,7 +43,7 @@ describe('health, readiness and metrics', () => {
       await redis.quit();
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ status: 'unavailable', checks: { postgres: 'ok', redis: 'down' } });
+      expect(res.json()).toEqual({ status: 'unavailable', checks: { postgres: 'ok', redis: 'down', workers: 'down' }, workers: {} });
     } finally {
       await app.close();
     }

@@ -1,7 +1,8 @@
 // Builds the Fastify application from plugins; listening and shutdown live in server.ts.
+import { prettyDestination, usePrettyLogs } from './logging/log-output.js';
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyServerOptions, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyServerOptions, LogController, type RouteOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import accountRoutes from './accounts/account-routes.js';
 import adminRoutes from './accounts/admin-routes.js';
@@ -51,7 +52,10 @@ export async function buildApp(deps: AppDependencies) {
     logger: deps.logger ?? {
       level: deps.config.logLevel,
       redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'], censor: '[redacted]' },
+      ...(usePrettyLogs(deps.config.logFormat) ? { stream: prettyDestination() } : {}),
     },
+    // One line per request, written when it completes (see below), instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -77,6 +81,12 @@ export async function buildApp(deps: AppDependencies) {
   app.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', String(request.id));
     if (closing) reply.header('Connection', 'close');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { req: { method: request.method, url: request.url }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
   });
 
   await app.register(services, { config: deps.config, database: deps.database, redis: deps.redis });

@@ -6,6 +6,8 @@ export interface Config {
   port: number;
   host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `auto`: readable lines on a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
   dataDir: string;
   /** Postgres server URL; absent = embedded PGlite under dataDir. */
   databaseUrl: string | undefined;
@@ -151,6 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: readInt(env, 'PORT', 8080, 0, 65535),
     host,
     logLevel: readEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: readEnum(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     dataDir: resolve(env.POSTHUMAN_DATA_DIR || './.posthuman'),
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolMax: readInt(env, 'DATABASE_POOL_MAX', 10, 1, 500),

@@ -1,5 +1,6 @@
 // The public model catalog. Weights are never served; only their hash and what they cost.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { notFound } from '../errors/app-error.js';
 import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS, MicroCreditsOut, OPERATOR_AUTH_ERRORS } from '../http/schemas.js';
@@ -16,7 +17,10 @@ const ModelSchema = Type.Object({
   context_length: Type.Integer(),
   architecture: Type.Record(Type.String(), Type.Unknown()),
   pricing: Type.Object({ per_job: MicroCreditsOut, per_1k_tokens: MicroCreditsOut }),
-  owner_account_id: Type.Union([Type.String(), Type.Null()]),
+  owner_account_id: Type.Union([Type.String(), Type.Null()], {
+    description: "The owner's account id, shown only to the owner (call the catalog with your API key); null otherwise",
+  }),
+  owned_by_you: Type.Optional(Type.Boolean({ description: 'Catalog routes: whether the calling API key belongs to the owner' })),
   parent_model_id: Type.Union([Type.String(), Type.Null()]),
   ocean: Type.Union(
     [
@@ -65,6 +69,19 @@ function modelView(m: ModelRow) {
     created_at: m.createdAt.toISOString(),
   };
 }
+
+/** The public catalog never shows another account's id: only the owner sees its own. */
+function catalogView(m: ModelRow, request: FastifyRequest) {
+  const viewer = request.principal?.kind === 'key' ? request.principal.accountId : null;
+  const owned = viewer !== null && m.ownerAccountId === viewer;
+  return { ...modelView(m), owner_account_id: owned ? m.ownerAccountId : null, owned_by_you: owned };
+}
+
+/** Anyone may read the catalog; a caller who sends an API key also learns which models are theirs. */
+const CATALOG_ACCESS = {
+  config: { auth: 'key-optional' as const },
+  security: [{}, { apiKey: [] }] as Record<string, string[]>[],
+};
 
 const PublishQuery = Type.Object(
   {
@@ -179,33 +196,35 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/models',
     {
-      config: { auth: 'none' },
+      config: CATALOG_ACCESS.config,
       schema: {
         operationId: 'listModels',
         tags: ['models'],
         summary: 'Models available for jobs',
-        response: { 200: Type.Object({ data: Type.Array(ModelSchema) }), ...errorResponses([]) },
+        security: CATALOG_ACCESS.security,
+        response: { 200: Type.Object({ data: Type.Array(ModelSchema) }), ...errorResponses([401, 429]) },
       },
     },
-    async () => ({ data: (await app.modelRepository.list()).map(modelView) }),
+    async (request) => ({ data: (await app.modelRepository.list()).map((m) => catalogView(m, request)) }),
   );
 
   app.get(
     '/v1/models/:id',
     {
-      config: { auth: 'none' },
+      config: CATALOG_ACCESS.config,
       schema: {
         operationId: 'getModel',
         tags: ['models'],
         summary: 'One model',
+        security: CATALOG_ACCESS.security,
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-        response: { 200: ModelSchema, ...errorResponses([404]) },
+        response: { 200: ModelSchema, ...errorResponses([401, 404, 429]) },
       },
     },
     async (request) => {
       const model = await app.modelRepository.find(request.params.id);
       if (!model) throw notFound('model');
-      return modelView(model);
+      return catalogView(model, request);
     },
   );
 };

@@ -15,7 +15,8 @@ export type Principal =
       spendCap: bigint | null;
     };
 
-export type AuthMode = 'none' | 'operator' | 'key';
+/** `key-optional`: anonymous is allowed; a request that sends a key is authenticated as with `key`. */
+export type AuthMode = 'none' | 'operator' | 'key' | 'key-optional';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -52,7 +53,7 @@ export default fp(
 
     app.addHook('onRequest', async (request, reply) => {
       const mode = request.routeOptions.config.auth ?? 'none';
-      if (mode === 'none') return;
+      if (mode === 'none' || (mode === 'key-optional' && request.headers.authorization === undefined)) return;
       const token = bearer(request);
       if (mode === 'operator') {
         if (!secretsEqual(token, opts.operatorToken)) throw new AppError('unauthorized', 'invalid operator token');

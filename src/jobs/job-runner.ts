@@ -1,5 +1,6 @@
 // Runs one job on a worker: claim it, run the transformer, then settle and record the result in
 // one transaction. A retried or re-delivered job settles its hold once, whatever happened before.
+import { publicJobError } from './job-errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger } from '../credits/credit-ledger.js';
@@ -199,9 +200,8 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       }
       const known = err instanceof RuntimeError || err instanceof PermanentJobError || err instanceof RetryableJobError;
       const code = known ? err.code : 'worker_error';
-      const message = known ? err.message : 'the worker could not run this job';
       log.error({ err }, 'job failed');
-      await settleOnce({ status: 'failed', error: { code, message }, cost: 0n });
+      await settleOnce({ status: 'failed', error: publicJobError(code, known ? err.message : ''), cost: 0n });
     } finally {
       // Waiters wake on `done`; when another attempt or a cancel settled the job, read what it became.
       // A fault here must not replace the outcome above (Postgres or Redis may be what just failed).

@@ -173,6 +173,8 @@ export function createJobService(deps: JobServiceDeps) {
       const model = resolveModel(await modelsRepo.find(s.model), s, deps.ocean);
       // Refused before anything is held: a republish is under way (no order could be placed).
       if (republishing.has(model.id)) throw notOnChain(model);
+      // A bad request is a 400 whatever the state of the workers.
+      const [inputTokens, maxTokens] = measure(model, s, deps.countTokens);
       if (deps.liveWorkers) {
         // Unknown (Redis unreachable) is not "none": the job is committed and waits for the queue.
         const live = await deps.liveWorkers().catch(() => null);
@@ -182,7 +184,6 @@ export function createJobService(deps: JobServiceDeps) {
           });
         }
       }
-      const [inputTokens, maxTokens] = measure(model, s, deps.countTokens);
       const depth = await deps.queue.depth().catch(() => 0);
       if (depth >= deps.maxQueueDepth) {
         throw new AppError('service_unavailable', `the queue holds ${depth} jobs; retry shortly`, {

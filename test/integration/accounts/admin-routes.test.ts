@@ -44,7 +44,8 @@ describe('POST /v1/admin/accounts', () => {
       payload: { name: 'x', plan: 'gold' },
     });
     expect(res.statusCode).toBe(400);
-    expect(json(res).detail).toContain('additional properties');
+    expect(json(res)).toMatchObject({ code: 'validation_failed', field: 'body.plan' });
+    expect(json(res).detail).toContain('body.plan is not a known field');
   });
 
   it('refuses no token, a wrong token and an API key (security)', async () => {

@@ -1,7 +1,8 @@
 // Starts a worker process: queue consumers that run transformer jobs; shuts down with grace.
 // A separate worker needs the gateway's Postgres and Redis, and refuses to start on another database.
-import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
+import { prettyDestination, usePrettyLogs } from './logging/log-output.js';
+import { onShutdown } from './process/graceful-shutdown.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLedger } from './credits/credit-ledger.js';
 import { openDatabase } from './db/database.js';
@@ -27,7 +28,10 @@ async function main() {
     // An embedded PGlite of its own would hold none of the gateway's jobs: it would take them and lose them.
     throw new ConfigError('DATABASE_URL', "a separate worker process needs the gateway's Postgres (npm start runs one in-process without it)");
   }
-  const log = pino({ level: config.logLevel, base: { role: 'worker', workerId: config.worker.id } });
+  const log = pino(
+    { level: config.logLevel, base: { role: 'worker', workerId: config.worker.id } },
+    usePrettyLogs(config.logFormat) ? prettyDestination() : undefined,
+  );
   const databaseName = describeDatabaseUrl(config.databaseUrl);
   const redisName = `${describeRedisUrl(config.redisUrl)} prefix "${config.redisPrefix}"`;
   const database = await openDatabase({
@@ -67,7 +71,7 @@ async function main() {
     await database.close();
   };
   // Errors are handled below: a transient fault must not take the worker down.
-  closeWithGrace({ delay: 30_000, skip: ['uncaughtException', 'unhandledRejection'] }, async ({ signal }) => {
+  onShutdown({ delayMs: 30_000, stopOnUncaught: false }, async ({ signal }) => {
     log.info({ signal }, 'worker shutting down: finishing active jobs');
     await shutdown();
   });

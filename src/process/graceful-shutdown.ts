@@ -16,6 +16,8 @@ export interface ShutdownOptions {
   exit?: (code: number) => void;
   /** Where signals and uncaught errors arrive (tests pass their own emitter). */
   events?: NodeJS.EventEmitter;
+  /** Also stop on an uncaught exception or unhandled rejection. Default true. */
+  stopOnUncaught?: boolean;
 }
 
 export function onShutdown(options: ShutdownOptions, close: (info: ShutdownInfo) => Promise<void>): { stop(info: ShutdownInfo): Promise<void> } {
@@ -57,7 +59,9 @@ export function onShutdown(options: ShutdownOptions, close: (info: ShutdownInfo)
   };
   const events = options.events ?? process;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) events.on(signal, onSignal);
-  events.on('uncaughtException', (err) => void stop({ err }));
-  events.on('unhandledRejection', (err) => void stop({ err }));
+  if (options.stopOnUncaught !== false) {
+    events.on('uncaughtException', (err) => void stop({ err }));
+    events.on('unhandledRejection', (err) => void stop({ err }));
+  }
   return { stop };
 }

@@ -16,7 +16,7 @@ import { createOceanClient } from '../../../src/ocean/ocean-client.js';
 import { type EmbeddedOcean, startEmbeddedOcean } from '../../../src/ocean/embedded-ocean.js';
 import type { RunningProcess } from '../../helpers/child-process.js';
 import { createFundedAccount, createTestApp, registerTinyModel, type TestApp } from '../../helpers/test-app.js';
-import { eventually, startWorker, stopWorker } from '../../helpers/worker-process.js';
+import { eventually, idleWorkerHeartbeat, startWorker, stopWorker } from '../../helpers/worker-process.js';
 
 let t: TestApp;
 let ocean: EmbeddedOcean;
@@ -235,9 +235,12 @@ describe('every job is ordered and validated', () => {
   it('refuses forged, non-order, wrong-datatoken, wrong-consumer and expired orders, charging nothing', async () => {
     await stopWorker(worker);
     worker = undefined;
+    // A worker that only heartbeats: jobs are taken, none runs until the real worker starts below.
+    const idle = await idleWorkerHeartbeat(t);
     const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
     const submitted = [];
     for (let i = 0; i < 5; i++) submitted.push(json(await infer(headers, { prefer: 'respond-async' })));
+    await idle();
     expect(submitted.every((j) => j.status === 'queued' && j.order)).toBe(true);
 
     // A second model's datatoken, and an order placed by a wallet that is not the gateway's.
@@ -276,12 +279,14 @@ describe('every job is ordered and validated', () => {
     const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
     await stopWorker(worker);
     worker = undefined;
+    const idle = await idleWorkerHeartbeat(t);
     const ordered = json(await infer(headers, { prefer: 'respond-async' }));
     expect(ordered.order).not.toBeNull();
 
     await ocean.chain.pauseRpc();
     try {
       const unordered = json(await infer(headers));
+      await idle();
       expect(unordered).toMatchObject({ status: 'failed', cost: 0, error: { code: 'order_failed' } });
       worker = await startWorker(t, workerEnv());
       // The worker cannot reach the chain to validate: the job waits and retries with backoff.

@@ -36,5 +36,10 @@ export interface PublicJobError {
 /** The client-facing form of a job failure with this `code` and internal `message`. */
 export function publicJobError(code: string, message: string): PublicJobError {
   if (AUTHORED_MESSAGES.has(code)) return { code, message };
-  return { code, message: JOB_FAILURE_MESSAGES[code] ?? JOB_FAILURE_MESSAGES.worker_error };
+  // A code outside the catalog (a library's, say) is a worker error to the client; the log has it.
+  if (!(code in JOB_FAILURE_MESSAGES)) return { code: 'worker_error', message: JOB_FAILURE_MESSAGES.worker_error };
+  return { code, message: JOB_FAILURE_MESSAGES[code] };
 }
+
+/** The closed set of `error.code` values a job can show (an enum in the OpenAPI document). */
+export const JOB_FAILURE_CODES = Object.keys(JOB_FAILURE_MESSAGES);

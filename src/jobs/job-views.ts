@@ -1,6 +1,7 @@
 // The job representation every job route answers with.
 import { Type } from 'typebox';
 import { MicroCreditsOut, Nullable, Uuid } from '../http/schemas.js';
+import { JOB_FAILURE_CODES, publicJobError } from './job-errors.js';
 import type { JobRow } from './job-repository.js';
 import { JOB_KINDS, JOB_STATUSES, type JobKind, type JobStatus } from './jobs-schema.js';
 
@@ -50,7 +51,15 @@ export const JobSchema = Type.Object({
       { description: 'The latest replay audit of this job' },
     ),
   ),
-  error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  error: Nullable(
+    Type.Object(
+      {
+        code: Type.Unsafe<string>({ type: 'string', enum: JOB_FAILURE_CODES, description: 'Why the job failed (stable; the README lists each)' }),
+        message: Type.String({ description: 'A sentence for people; library and database text never appears here' }),
+      },
+      { description: 'Set when status is failed' },
+    ),
+  ),
   attempts: Type.Integer(),
   compute_ms: Nullable(Type.Integer()),
   cancel_requested: Type.Boolean(),
@@ -89,7 +98,8 @@ export function jobView(job: JobRow, receipt?: JobReceiptRef | null, audit?: Job
     order: job.orderTxHash ? { chain_id: job.orderChainId ?? 0, tx_hash: job.orderTxHash } : null,
     receipt: receipt ? { id: receipt.receiptId, log_index: receipt.logIndex, jws: receipt.jws } : null,
     audit: audit ? { id: audit.id, status: audit.status, replay_worker_id: audit.replayWorkerId } : null,
-    error: job.error ?? null,
+    // Rows written before messages were sanitised are shown through the same filter.
+    error: job.error ? publicJobError(job.error.code, job.error.message) : null,
     attempts: job.attempts,
     compute_ms: job.computeMs,
     cancel_requested: job.cancelRequestedAt !== null,

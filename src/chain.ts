@@ -3,6 +3,7 @@
 // re-funded, and models must be published again.
 import { loadConfig } from './config/config.js';
 import { describeChainConfig } from './ocean/chain-config.js';
+import { publicChainFile } from './ocean/chain-setup.js';
 import { startEmbeddedOcean } from './ocean/embedded-ocean.js';
 import { OceanError } from './ocean/ocean-error.js';
 
@@ -14,6 +15,8 @@ async function main() {
   const started = Date.now();
   const ocean = await startEmbeddedOcean({
     dataDir: config.dataDir,
+    // Workers read this (CHAIN_PUBLIC_FILE) instead of the wallets file: no key is in it.
+    publicFile: publicChainFile(config.dataDir),
     host: process.env.CHAIN_HOST || '127.0.0.1',
     port: config.chain.port,
     intervalMiningMs: interval,
@@ -24,7 +27,8 @@ async function main() {
   console.log(`CHAIN_RPC_URL=${ocean.chain.rpcUrl}  (chain id ${ocean.chain.chainId}; give it to the gateway and workers)`);
   console.log(`mining         ${interval > 0 ? `a block every ${interval} ms` : 'automine'}`);
   console.log(`address file   ${ocean.addressFile}  (ADDRESS_FILE for ocean.js)`);
-  console.log(`wallets file   ${ocean.walletFile}  (mode 0600; keys are not printed)`);
+  console.log(`wallets file   ${ocean.walletFile}  (mode 0600; keys are not printed; for the gateway only)`);
+  console.log(`public file    ${ocean.publicFile}  (chain id and addresses: what workers read, CHAIN_PUBLIC_FILE)`);
   console.log(`consumer       ${summary.consumer}`);
   console.log(`provider       ${summary.provider}`);
   console.log(`publisher      ${summary.publisher}`);

@@ -11,7 +11,7 @@ import { createRedisJobEvents } from './jobs/job-events.js';
 import { createBullmqQueue } from './jobs/job-queue.js';
 import { isTransientInfraError } from './jobs/job-runner.js';
 import { connectRedis } from './redis/connect-redis.js';
-import { setUpChain } from './ocean/chain-setup.js';
+import { setUpWorkerChain } from './ocean/chain-setup.js';
 import { createJobOrderChecker } from './ocean/job-order-check.js';
 import {
   assertSameDeployment,
@@ -49,8 +49,9 @@ async function main() {
   await database.migrate();
   const queue = createBullmqQueue(redis, config.redisPrefix);
   const events = createRedisJobEvents(redis, config.redisPrefix);
-  const chain = await setUpChain(config, 'worker');
-  const orders = chain ? createJobOrderChecker(chain.config) : null;
+  // Public facts only (addresses): a worker holds no wallet key.
+  const chain = await setUpWorkerChain(config);
+  const orders = chain ? createJobOrderChecker(chain) : null;
   if (!chain) log.warn('CHAIN=off: jobs run WITHOUT Ocean orders (development only)');
   const consumers = await startConsumers({
     config,
@@ -90,7 +91,7 @@ async function main() {
   };
   process.on('uncaughtException', onError);
   process.on('unhandledRejection', onError);
-  const chainName = chain ? chain.config.rpcUrl : 'off';
+  const chainName = chain ? chain.rpcUrl : 'off';
   log.info(
     { concurrency: config.worker.concurrency, threads: config.worker.threads, database: databaseName, redis: redisName, chain: chainName },
     'worker ready',

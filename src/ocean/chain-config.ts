@@ -1,6 +1,9 @@
 // Typed settings for the chain the gateway orders on: an embedded local chain (default, nothing to
-// configure) or an external RPC with Ocean's published addresses. Keys are never logged.
-import { FetchRequest, JsonRpcProvider, Network, Wallet, isAddress } from 'ethers';
+// configure) or an external RPC with Ocean's published addresses. Keys are never logged. The public
+// part (PublicChainConfig) is all a worker gets: it validates orders by address, signing nothing.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { FetchRequest, JsonRpcProvider, Network, Wallet, getAddress, isAddress } from 'ethers';
 import { OceanError } from './ocean-error.js';
 import { type OceanAddresses, publishedAddresses, readAddressFile } from './ocean-addresses.js';
 
@@ -17,6 +20,77 @@ export interface OceanChainConfig {
   marketplaceFeeAddress: string;
   /** Written into each DDO's compute service. */
   serviceEndpoint: string;
+}
+
+/**
+ * What a worker needs to validate orders, and nothing secret: where the chain is, which wallet orders
+ * (the consumer) and whose provider fee an order must carry (the provider), both by address.
+ */
+export interface PublicChainConfig {
+  rpcUrl: string;
+  chainId: number;
+  consumerAddress: string;
+  providerAddress: string;
+}
+
+/** The public half of a full (gateway) config: addresses derived from its keys, no key kept. */
+export function publicChainConfig(config: OceanChainConfig): PublicChainConfig {
+  return {
+    rpcUrl: config.rpcUrl,
+    chainId: config.chainId,
+    consumerAddress: new Wallet(config.consumerPrivateKey).address,
+    providerAddress: new Wallet(config.providerPrivateKey).address,
+  };
+}
+
+/** The file a chain writes for workers (`<data dir>/ocean-public.json`): chain id and addresses only. */
+export interface PublicChainFile {
+  chainId: number;
+  consumerAddress: string;
+  providerAddress: string;
+  marketplaceFeeAddress: string;
+  addresses: OceanAddresses;
+}
+
+export async function writePublicChainFile(file: string, config: OceanChainConfig): Promise<void> {
+  const { consumerAddress, providerAddress, chainId } = publicChainConfig(config);
+  const body: PublicChainFile = { chainId, consumerAddress, providerAddress, marketplaceFeeAddress: config.marketplaceFeeAddress, addresses: config.addresses };
+  await mkdir(dirname(file), { recursive: true });
+  // Readable by anyone: nothing in it is secret. Renamed into place so a reader never sees half of it.
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o644 });
+  await rename(temp, file);
+}
+
+export async function readPublicChainFile(file: string, rpcUrl: string): Promise<PublicChainConfig> {
+  let parsed: Partial<PublicChainFile>;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new OceanError('config_invalid', `cannot read the chain's public file ${file}`, { cause: err });
+  }
+  const address = (name: 'consumerAddress' | 'providerAddress') => {
+    const value = parsed[name];
+    if (typeof value !== 'string' || !isAddress(value)) throw new OceanError('config_invalid', `${file}: ${name} is not an address`);
+    return getAddress(value);
+  };
+  if (!Number.isSafeInteger(parsed.chainId) || (parsed.chainId as number) < 1) throw new OceanError('config_invalid', `${file}: chainId is not a chain id`);
+  return { rpcUrl, chainId: parsed.chainId as number, consumerAddress: address('consumerAddress'), providerAddress: address('providerAddress') };
+}
+
+/** A worker's public chain facts from CHAIN_CONSUMER_ADDRESS / CHAIN_PROVIDER_ADDRESS; undefined when neither is set. */
+export function readPublicChainEnv(env: Env): { consumerAddress: string; providerAddress: string } | undefined {
+  const consumer = env.CHAIN_CONSUMER_ADDRESS;
+  const provider = env.CHAIN_PROVIDER_ADDRESS;
+  if (!consumer && !provider) return undefined;
+  for (const [name, value] of [
+    ['CHAIN_CONSUMER_ADDRESS', consumer],
+    ['CHAIN_PROVIDER_ADDRESS', provider],
+  ] as const) {
+    if (!value) throw invalid(name, 'is required with the other one (a worker checks orders by both addresses)');
+    if (!isAddress(value)) throw invalid(name, 'is not an address');
+  }
+  return { consumerAddress: getAddress(consumer as string), providerAddress: getAddress(provider as string) };
 }
 
 /** A real network's settings, from OCEAN_* variables (the embedded and attached chains need none). */

@@ -1,12 +1,20 @@
 // Decides which chain this process talks to: an embedded local chain the gateway starts (default),
-// a chain already running at CHAIN_RPC_URL whose addresses and dev wallets are in the shared data
+// a chain already running at CHAIN_RPC_URL whose addresses and dev wallets are in the gateway's data
 // dir (`npm run chain`, or a gateway's embedded chain), or an external network configured by OCEAN_*.
+// Only the gateway holds wallet keys: a worker gets the public facts (setUpWorkerChain) and no key.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonRpcProvider } from 'ethers';
 import type { Config } from '../config/config.js';
-import { type OceanChainConfig, readOceanChainSettings, resolveExternalChainConfig } from './chain-config.js';
+import {
+  type OceanChainConfig,
+  type PublicChainConfig,
+  readOceanChainSettings,
+  readPublicChainEnv,
+  readPublicChainFile,
+  resolveExternalChainConfig,
+} from './chain-config.js';
 import { startEmbeddedOcean } from './embedded-ocean.js';
 import { readAddressFile } from './ocean-addresses.js';
 import { OceanError } from './ocean-error.js';
@@ -55,11 +63,42 @@ async function attach(rpcUrl: string, dataDir: string, serviceEndpoint: string):
   };
 }
 
+/** Where a chain writes, and a worker reads, the public chain facts (CHAIN_PUBLIC_FILE). */
+export function publicChainFile(dataDir: string, env: Record<string, string | undefined> = process.env): string {
+  return env.CHAIN_PUBLIC_FILE || join(dataDir, 'ocean-public.json');
+}
+
 /**
- * Resolves the chain for `role`. Only a gateway starts an embedded chain; a worker must be told
- * where the chain is (CHAIN_RPC_URL), or run with CHAIN=off. Returns null when ordering is off.
+ * A worker's chain: the RPC (CHAIN_RPC_URL or OCEAN_RPC_URL) and the consumer and provider addresses,
+ * from CHAIN_CONSUMER_ADDRESS / CHAIN_PROVIDER_ADDRESS or else the chain's public file. No private key
+ * is read, whatever the environment holds. Null with CHAIN=off.
  */
-export async function setUpChain(config: Config, role: 'gateway' | 'worker', env = process.env): Promise<ChainSetup | null> {
+export async function setUpWorkerChain(config: Config, env = process.env): Promise<PublicChainConfig | null> {
+  if (!config.chain.enabled) return null;
+  const rpcUrl = env.OCEAN_RPC_URL || config.chain.rpcUrl;
+  if (!rpcUrl) throw new OceanError('config_invalid', 'CHAIN_RPC_URL: a worker needs the chain the gateway orders on (or CHAIN=off)');
+  const fromEnv = readPublicChainEnv(env);
+  if (fromEnv) {
+    const chainId = env.OCEAN_CHAIN_ID ? Number(env.OCEAN_CHAIN_ID) : await readChainId(rpcUrl);
+    if (!Number.isSafeInteger(chainId) || chainId < 1) throw new OceanError('config_invalid', 'OCEAN_CHAIN_ID: must be a chain id');
+    return { rpcUrl, chainId, ...fromEnv };
+  }
+  const file = publicChainFile(config.dataDir, env);
+  if (!existsSync(file)) {
+    throw new OceanError(
+      'config_invalid',
+      `CHAIN_CONSUMER_ADDRESS / CHAIN_PROVIDER_ADDRESS are unset and ${file} does not exist: give the worker the ` +
+        "gateway's consumer and provider addresses, or the public file the chain writes (CHAIN_PUBLIC_FILE)",
+    );
+  }
+  return readPublicChainFile(file, rpcUrl);
+}
+
+/**
+ * Resolves the gateway's chain, with its wallet keys. Only a gateway starts an embedded chain; a
+ * worker uses setUpWorkerChain. Returns null when ordering is off.
+ */
+export async function setUpChain(config: Config, _role: 'gateway' = 'gateway', env = process.env): Promise<ChainSetup | null> {
   if (!config.chain.enabled) return null;
   const serviceEndpoint = config.publicBaseUrl ?? `http://${config.host}:${config.port}`;
   if (env.OCEAN_RPC_URL || (config.chain.rpcUrl && env.OCEAN_CONSUMER_KEY)) {
@@ -69,11 +108,9 @@ export async function setUpChain(config: Config, role: 'gateway' | 'worker', env
   if (config.chain.rpcUrl) {
     return { mode: 'attached', config: await attach(config.chain.rpcUrl, config.dataDir, serviceEndpoint), stop: async () => {} };
   }
-  if (role === 'worker') {
-    throw new OceanError('config_invalid', 'CHAIN_RPC_URL: a worker needs the chain the gateway orders on (or CHAIN=off)');
-  }
   const embedded = await startEmbeddedOcean({
     dataDir: config.dataDir,
+    publicFile: publicChainFile(config.dataDir, env),
     host: '127.0.0.1',
     port: config.chain.port,
     intervalMiningMs: config.chain.blockIntervalMs,

@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
 import type { OceanChainConfig } from './chain-config.js';
-import { createRpcProvider } from './chain-config.js';
+import { createRpcProvider, writePublicChainFile } from './chain-config.js';
 import { contractInterface } from './contract-artifacts.js';
 import { deployOceanContracts } from './deploy-contracts.js';
 import { type LocalChain, type LocalChainOptions, startLocalChain } from './local-chain.js';
@@ -22,6 +22,8 @@ export interface EmbeddedOceanOptions extends LocalChainOptions {
   serviceEndpoint?: string;
   /** OCEAN minted to the consumer and the publisher when the chain is created. Default 1,000,000. */
   oceanGrant?: string;
+  /** Where the public facts for workers go (no key in it). Default `<dataDir>/ocean-public.json`. */
+  publicFile?: string;
   /** Keep the chain's state in `<dataDir>/chain/journal.jsonl` across restarts. Default true. */
   persist?: boolean;
 }
@@ -31,6 +33,8 @@ export interface EmbeddedOcean {
   config: OceanChainConfig;
   addressFile: string;
   walletFile: string;
+  /** Chain id and addresses for workers: what they validate orders with, instead of the wallets file. */
+  publicFile: string;
   stop(): Promise<void>;
 }
 
@@ -83,7 +87,9 @@ export async function startEmbeddedOcean(options: EmbeddedOceanOptions): Promise
       marketplaceFeeAddress: wallets.marketplace.address,
       serviceEndpoint: options.serviceEndpoint ?? 'http://127.0.0.1:8080',
     };
-    return { chain, config, addressFile, walletFile, stop: () => chain.stop() };
+    const publicFile = options.publicFile ?? join(options.dataDir, 'ocean-public.json');
+    await writePublicChainFile(publicFile, config);
+    return { chain, config, addressFile, walletFile, publicFile, stop: () => chain.stop() };
   } catch (err) {
     await chain.stop();
     throw err;

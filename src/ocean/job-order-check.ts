@@ -1,10 +1,10 @@
 // The worker's side of Ocean: before running a job it checks, as an Ocean provider does, that the
 // job's order is valid on chain and that the weights it is about to load are the ones registered
-// on chain for the model's NFT.
-import { Wallet } from 'ethers';
-import type { OceanChainConfig } from './chain-config.js';
-import { createOceanClient } from './ocean-client.js';
+// on chain for the model's NFT. It holds no key: the consumer and the provider are known by address.
+import { createRpcProvider, type PublicChainConfig } from './chain-config.js';
+import { readWeightsSha256FromChain } from './model-publisher.js';
 import { isOceanError } from './ocean-error.js';
+import { validateOrder } from './order-validator.js';
 
 export interface OrderCheckInput {
   jobId: string;
@@ -16,9 +16,8 @@ export interface OrderCheckInput {
 
 export type OrderCheck = { ok: true } | { ok: false; permanent: boolean; code: string; message: string };
 
-export function createJobOrderChecker(config: OceanChainConfig) {
-  const client = createOceanClient(config);
-  const consumerAddress = new Wallet(config.consumerPrivateKey).address;
+export function createJobOrderChecker(config: PublicChainConfig) {
+  const provider = createRpcProvider(config.rpcUrl, config.chainId);
   const registered = new Map<string, string | null>();
 
   return {
@@ -32,12 +31,12 @@ export function createJobOrderChecker(config: OceanChainConfig) {
         return { ok: false, permanent: true, code: 'invalid_order', message: `the order is not on chain ${config.chainId}` };
       }
       try {
-        const result = await client.validateOrder({
+        const result = await validateOrder(provider, {
           txHash: input.orderTxHash,
           datatokenAddress: input.model.datatokenAddress,
-          expectedConsumer: consumerAddress,
+          expectedConsumer: config.consumerAddress,
           serviceIndex: 0,
-          providerAddress: client.providerAddress,
+          providerAddress: config.providerAddress,
           validitySeconds: input.model.serviceTimeout ?? 0,
           usedCount: 0,
           maxUses: 1,
@@ -45,7 +44,7 @@ export function createJobOrderChecker(config: OceanChainConfig) {
         if (!result.ok) return { ok: false, permanent: true, code: 'invalid_order', message: `${result.reason}: ${result.detail}` };
         let onChain = registered.get(input.model.nftAddress);
         if (onChain === undefined) {
-          onChain = await client.readWeightsSha256(input.model.nftAddress);
+          onChain = await readWeightsSha256FromChain(provider, input.model.nftAddress);
           registered.set(input.model.nftAddress, onChain);
         }
         if (onChain !== input.weightsSha256) {
@@ -63,7 +62,7 @@ export function createJobOrderChecker(config: OceanChainConfig) {
         throw err;
       }
     },
-    close: () => client.close(),
+    close: () => provider.destroy(),
   };
 }
 

@@ -11,6 +11,7 @@ import { getGpt2Tokenizer } from '../runtime/gpt2-tokenizer.js';
 import type { ChainSetup } from '../ocean/chain-setup.js';
 import { createGatewayOcean, type GatewayOcean } from '../ocean/gateway-ocean.js';
 import { createJobOrderChecker } from '../ocean/job-order-check.js';
+import { publicChainConfig } from '../ocean/chain-config.js';
 import { Gauge } from 'prom-client';
 import { countLiveWorkers, isWorkerAlive } from '../jobs/worker-heartbeat.js';
 import { publishDeploymentIdentity, readDeploymentIdentity } from '../ops/deployment-identity.js';
@@ -89,7 +90,7 @@ export default fp(
       }),
     );
 
-    const orderChecker = opts.chain && config.worker.inProcess ? createJobOrderChecker(opts.chain.config) : null;
+    const orderChecker = opts.chain && config.worker.inProcess ? createJobOrderChecker(publicChainConfig(opts.chain.config)) : null;
     const consumers = config.worker.inProcess
       ? await startConsumers({ config, db: app.db, ledger: app.ledger, events, queue, memoryQueue, log: app.log, orders: orderChecker })
       : null;

@@ -31,6 +31,7 @@ export const ERROR_CATALOG = {
   service_unavailable: { status: 503, title: 'Service unavailable' },
   no_workers: { status: 503, title: 'No worker is running this kind of job' },
   model_not_on_chain: { status: 503, title: 'Model not on chain (being published again)' },
+  chain_unavailable: { status: 503, title: 'Chain unavailable' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -51,7 +51,15 @@ export async function publishModelFolder(
     return inserted;
   });
   if (!deps.ocean) return row;
-  const published = await deps.ocean.ensurePublished(deps.db, row);
+  let published: ModelRow;
+  try {
+    published = await deps.ocean.ensurePublished(deps.db, row);
+  } catch (err) {
+    // Not an asset, so not a model: free the id so the same upload can be sent again (the stored
+    // files are content-addressed and stay for it).
+    await createModelRepository(deps.db).deleteUnpublished(row.id);
+    throw err;
+  }
   void deps.ocean.warm(published).catch(() => {});
   return published;
 }

@@ -1,5 +1,5 @@
 // Reads and writes the model registry.
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
 import { models } from './models-schema.js';
 
@@ -34,6 +34,11 @@ export function createModelRepository(db: DbOrTx) {
       const [row] = await db.insert(models).values(model).onConflictDoNothing({ target: models.id }).returning();
       return row;
     },
+    /** Removes a registry row that never became an Ocean asset (its publication failed). */
+    async deleteUnpublished(id: string): Promise<void> {
+      await db.delete(models).where(and(eq(models.id, id), isNull(models.nftAddress)));
+    },
+
     async find(id: string): Promise<ModelRow | undefined> {
       const [row] = await db.select().from(models).where(eq(models.id, id));
       return row;

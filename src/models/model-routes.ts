@@ -134,7 +134,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         consumes: ARCHIVE_TYPES,
         querystring: PublishQuery,
         body: Type.Unsafe<Buffer>({ description: 'The model folder as a .tar.gz archive' }),
-        response: { 201: ModelSchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS, 409]) },
+        response: { 201: ModelSchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS, 409, 503]) },
       },
     },
     async (request, reply) => {
@@ -176,7 +176,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: ModelSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, ...BODY_ERRORS, 409]) },
+        response: { 201: ModelSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, ...BODY_ERRORS, 409, 503]) },
       },
     },
     async (request, reply) => {

@@ -108,6 +108,35 @@ describe('POST /v1/models', () => {
     const owner = json(await t.app.inject({ method: 'GET', url: '/v1/account', headers: { authorization: provider.headers.authorization } }));
     expect(BigInt(owner.earnings)).toBe(BigInt(earnings.rows[0].b));
   });
+
+  it('answers 503 with Retry-After when the chain is down, keeps nothing, and takes the same upload later', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'posthuman-upload-'));
+    await buildTinyModel(join(folder, 'outage-model'), { seed: 11 });
+    const archive = await streamToBuffer(create({ gzip: true, cwd: folder }, ['outage-model']));
+    const provider = await createFundedAccount(t, { scopes: ['publish'] });
+    const upload = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/models?id=outage-model&price_per_job=1&price_per_1k_tokens=1',
+        headers: { ...provider.headers, 'content-type': 'application/gzip' },
+        payload: archive,
+      });
+    await ocean.chain.pauseRpc();
+    let refused: Awaited<ReturnType<typeof upload>>;
+    try {
+      refused = await upload();
+    } finally {
+      await ocean.chain.resumeRpc();
+    }
+    expect(refused.statusCode, refused.body).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(json(refused)).toMatchObject({ code: 'chain_unavailable' });
+    expect(refused.body).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/models/outage-model' })).statusCode).toBe(404);
+    const again = await upload();
+    expect(again.statusCode, again.body).toBe(201);
+    expect(json(again).ocean.did).toMatch(/^did:op:/);
+  });
 });
 
 describe('fixed-price models', () => {

@@ -94,7 +94,7 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       minGasPrice: 0n,
       // Replay mines by hand first; the requested mode is set after it.
       automine: true,
-      intervalMining: journal?.existed ? 0 : Math.max(interval, 0),
+      intervalMining: 0,
       mempoolOrder: 'priority',
       chains: defaultHardhatNetworkParams.chains,
       genesisAccounts: accounts.map((a) => ({ privateKey: a.privateKey, balance: 10n ** 22n })),
@@ -121,7 +121,10 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
     const now = Math.floor(Date.now() / 1000);
     if (Number(head.timestamp) < now) await direct('evm_setNextBlockTimestamp', [`0x${now.toString(16)}`]);
   }
-  if (!automine) await direct('evm_setAutomine', [false]);
+  if (!automine) {
+    await direct('evm_setAutomine', [false]);
+    await direct('evm_setIntervalMining', [interval]);
+  }
 
   /** Every request, in-process or over HTTP, goes through here so the journal sees what changes state. */
   const request = async (method: string, params: unknown[] = []): Promise<unknown> => {

@@ -46,7 +46,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const job = await createJobRepository(app.db).find(request.body.job_id);
       if (!job) throw notFound('job');
       if (job.status !== 'succeeded') throw new AppError('conflict', `only succeeded jobs can be audited; this one is ${job.status}`);
-      return reply.code(202).send(auditView(await requestAudit(app.db, app.jobQueue, job.id, 'operator')));
+      return reply.code(202).send(auditView(await requestAudit(app.db, app.jobQueue, job.id, 'operator', request.log)));
     },
   );
 

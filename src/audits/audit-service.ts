@@ -1,6 +1,7 @@
 // Creates replay audits (sampled or operator-requested) and reads them; a job's latest audit shows in its answer.
 import { createHash } from 'node:crypto';
-import { desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
 import type { DbOrTx } from '../db/database.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { audits } from './audits-schema.js';
@@ -15,10 +16,40 @@ export function sampledForAudit(jobId: string, fraction: number): boolean {
   return bucket < fraction;
 }
 
-export async function requestAudit(db: DbOrTx, queue: JobQueue, jobId: string, reason: 'sampled' | 'operator'): Promise<AuditRow> {
+/** The audit's row, written in the caller's transaction (a sampled audit: the one settling the job). */
+export async function insertAudit(db: DbOrTx, jobId: string, reason: 'sampled' | 'operator'): Promise<AuditRow> {
   const [row] = await db.insert(audits).values({ jobId, reason }).returning();
-  await queue.enqueue('audit', row.id);
   return row;
+}
+
+/**
+ * Enqueues a committed audit. A failure (Redis away, a crash just before) is logged, not thrown: the
+ * watchdog enqueues every audit still `queued` without a queue entry, so none stays queued forever.
+ */
+export async function enqueueAudit(queue: JobQueue, auditId: string, log?: Pick<FastifyBaseLogger, 'warn'>): Promise<void> {
+  await queue.enqueue('audit', auditId).catch((err) => log?.warn({ err, auditId }, 'enqueueing an audit failed; left to the watchdog'));
+}
+
+export async function requestAudit(
+  db: DbOrTx,
+  queue: JobQueue,
+  jobId: string,
+  reason: 'sampled' | 'operator',
+  log?: Pick<FastifyBaseLogger, 'warn'>,
+): Promise<AuditRow> {
+  const row = await insertAudit(db, jobId, reason);
+  await enqueueAudit(queue, row.id, log);
+  return row;
+}
+
+/** Audits committed as queued more than `olderThanMs` ago: the watchdog checks each has a queue entry. */
+export async function listQueuedAudits(db: DbOrTx, olderThanMs: number, limit = 500): Promise<Array<{ id: string }>> {
+  return db
+    .select({ id: audits.id })
+    .from(audits)
+    .where(and(eq(audits.status, 'queued'), lt(audits.createdAt, sql`now() - ${olderThanMs} * interval '1 millisecond'`)))
+    .orderBy(asc(audits.createdAt))
+    .limit(limit);
 }
 
 export async function latestAudits(db: DbOrTx, jobIds: string[]): Promise<Map<string, AuditRow>> {

@@ -3,7 +3,9 @@
 // (Redis flushed or restarted, an enqueue that failed after commit) is added again; a failed or
 // completed entry, or one held by a worker whose heartbeat expired, is replaced by a fresh entry
 // (`<jobId>.<n>`), at most `maxRequeues` times, then the job fails with its hold released; a job
-// whose cancel no worker will act on is cancelled here. One worker leads the passes at a time.
+// whose cancel no worker will act on is cancelled here. Replay audits committed `queued` without a
+// queue entry (an enqueue lost to a crash or a Redis outage) are enqueued again, so none stays queued
+// forever. One worker leads the passes at a time.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Ledger } from '../credits/credit-ledger.js';
@@ -14,6 +16,7 @@ import { publicJobError } from './job-errors.js';
 import { createJobRepository, type JobRow } from './job-repository.js';
 import type { JobKind, JobStatus } from './jobs-schema.js';
 import { isWorkerAlive } from './worker-heartbeat.js';
+import { listQueuedAudits } from '../audits/audit-service.js';
 
 /**
  * Ends an unfinished job (queued or running) as failed or cancelled, charging nothing: its hold is
@@ -76,17 +79,21 @@ export interface WatchdogDeps {
   requireOrder: boolean;
   maxRequeues: number;
   intervalMs: number;
+  /** How old a queued audit must be before a missing queue entry counts as lost (its enqueue follows its commit). Default 5 s. */
+  auditGraceMs?: number;
 }
 
 export interface PassResult {
   enqueued: number;
   requeued: number;
   ended: number;
+  /** Queued audits that had no queue entry and were enqueued. */
+  auditsEnqueued: number;
 }
 
 export async function runWatchdogPass(deps: WatchdogDeps): Promise<PassResult> {
   const repo = createJobRepository(deps.db);
-  const result: PassResult = { enqueued: 0, requeued: 0, ended: 0 };
+  const result: PassResult = { enqueued: 0, requeued: 0, ended: 0, auditsEnqueued: 0 };
   const alive = new Map<string, Promise<boolean>>();
   const workerAlive = (id: string) => {
     let known = alive.get(id);
@@ -131,6 +138,12 @@ export async function runWatchdogPass(deps: WatchdogDeps): Promise<PassResult> {
     log.warn({ generation: next, attempts: row.attempts }, `job re-queued under a fresh id: ${why}`);
     result.requeued++;
   }
+  for (const audit of await listQueuedAudits(deps.db, deps.auditGraceMs ?? 5_000)) {
+    if ((await deps.queue.stateOf('audit', audit.id)).state !== 'missing') continue;
+    await deps.queue.enqueue('audit', audit.id);
+    deps.log.warn({ auditId: audit.id }, 'audit was queued without a queue entry; enqueued');
+    result.auditsEnqueued++;
+  }
   return result;
 }
 
@@ -152,7 +165,7 @@ export function startReconciler(deps: WatchdogDeps) {
       try {
         if (!(await deps.coordination.lead())) return;
         const r = await runWatchdogPass(deps);
-        if (r.enqueued || r.requeued || r.ended) deps.log.info(r, 'watchdog repaired unfinished jobs');
+        if (r.enqueued || r.requeued || r.ended || r.auditsEnqueued) deps.log.info(r, 'watchdog repaired unfinished jobs');
       } catch (err) {
         deps.log.warn({ err }, 'watchdog pass failed; trying again');
       } finally {

@@ -45,7 +45,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     return release;
   }
-  const follow = (reply: FastifyReply, jobId: string) => streamJob(reply, { db: app.db, events: app.jobEvents }, jobId, { maxLifetimeMs });
+  const follow = (reply: FastifyReply, jobId: string) => streamJob(reply, { db: app.db, events: app.jobEvents, receipts: app.jobService }, jobId, { maxLifetimeMs });
 
   async function viewWithReceipt(job: JobRow) {
     if (job.status !== 'succeeded') return jobView(job);

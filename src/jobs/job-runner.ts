@@ -1,5 +1,6 @@
 // Runs one job on a worker: claim it, run the transformer, then settle and record the result in
-// one transaction. A retried or re-delivered job settles its hold once, whatever happened before.
+// one transaction, with what must follow it: the receipt outbox row (the gateway signs the receipt
+// from there) and a sampled audit. A retried or re-delivered job settles its hold once.
 import { publicJobError } from './job-errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
@@ -17,7 +18,8 @@ import type { EvaluateRequest, InferRequest } from './job-requests.js';
 import type { JobKind, JobStatus } from './jobs-schema.js';
 import type { JobOrderChecker } from '../ocean/job-order-check.js';
 import type { WorkerReceipts } from '../receipts/worker-receipts.js';
-import { requestAudit, sampledForAudit } from '../audits/audit-service.js';
+import { addToReceiptOutbox, type OutboxEntry } from '../receipts/receipt-outbox.js';
+import { enqueueAudit, insertAudit, sampledForAudit, type AuditRow } from '../audits/audit-service.js';
 import type { JobQueue } from './job-queue.js';
 
 export interface JobRunnerDeps {
@@ -30,7 +32,7 @@ export interface JobRunnerDeps {
   faultStartDelayMs?: number;
   /** Validates each job's Ocean order before running it; null runs jobs without orders (CHAIN=off). */
   orders: JobOrderChecker | null;
-  /** Signs and logs a receipt for every succeeded job; null with RECEIPTS=off (benchmarks only). */
+  /** Attests every succeeded job into the receipt outbox; null with RECEIPTS=off (benchmarks only). */
   receipts: WorkerReceipts | null;
   /** Sampled replay audits of succeeded jobs. */
   audits?: { fraction: number; queue: JobQueue };
@@ -105,21 +107,31 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
     computeMs?: number;
     /** The model owner's account, paid its share of a non-zero cost (the model row run() already read). */
     owner?: string | null;
+    /** A succeeded job's attestation, for the receipt outbox. */
+    receipt?: OutboxEntry;
+    /** Sampled for a replay audit: its row is written with the settlement. */
+    audit?: boolean;
   }
 
-  /** Records the outcome and settles the hold in one transaction; a second settle changes nothing. */
-  async function settle(job: JobRow, { owner, ...s }: Settlement): Promise<JobRow | undefined> {
+  /**
+   * Records the outcome, settles the hold, and writes what must follow a success (the receipt outbox
+   * row, a sampled audit) in one transaction; a second settle changes nothing.
+   */
+  async function settle(job: JobRow, { owner, receipt, audit, ...s }: Settlement): Promise<{ row: JobRow; audit?: AuditRow } | undefined> {
     return deps.db.transaction(async (tx: Tx) => {
       const finished = await createJobRepository(tx).finish(job.id, ['running'], s);
       if (!finished) return undefined; // another attempt or a cancel finished it first
-      if (!job.holdId) return finished;
+      const succeeded = finished.status === 'succeeded';
+      if (succeeded && receipt) await addToReceiptOutbox(tx, receipt);
+      const auditRow = succeeded && audit ? await insertAudit(tx, job.id, 'sampled') : undefined;
+      if (!job.holdId) return { row: finished, audit: auditRow };
       const split = splitRevenue(s.cost, Boolean(owner));
       const payees = [{ bookId: await ensureSystemBook(tx, 'marketplace'), amount: split.marketplace }];
       if (owner && split.owner > 0n) {
         payees.push({ bookId: (await ensureAccountBooks(tx, owner)).earnings, amount: split.owner });
       }
       await deps.ledger.settle({ holdId: job.holdId, capture: s.cost, payees }, tx);
-      return finished;
+      return { row: finished, audit: auditRow };
     });
   }
 
@@ -146,9 +158,9 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
     ]);
     let finalStatus: JobStatus | undefined;
     const settleOnce = async (s: Settlement) => {
-      const row = await settle(job, s);
-      finalStatus = row?.status;
-      return row;
+      const settled = await settle(job, s);
+      finalStatus = settled?.row.status;
+      return settled;
     };
     try {
       if ((await repo.find(jobId))?.cancelRequestedAt) throw new CancelledError();
@@ -172,22 +184,21 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       const outcome = kind === 'infer' ? await runInfer(job, engine, abort.signal) : await runEvaluate(job, engine, abort.signal);
       const cost = jobCost(job, outcome.billedTokens);
       const capped = cost > job.maxCost ? job.maxCost : cost;
-      const finished = await settleOnce({
+      const succeeded = outcome.status === 'succeeded';
+      // Signed before the transaction (no database work inside a signature); stored with the settlement.
+      const receipt = succeeded && deps.receipts ? await deps.receipts.attest(job, outcome.result, engine.info.runtime) : undefined;
+      const settled = await settleOnce({
         status: outcome.status,
         result: outcome.result,
         outputTokens: outcome.outputTokens,
         computeMs: outcome.computeMs,
         cost: capped,
         owner: model.ownerAccountId,
+        receipt,
+        audit: succeeded && deps.audits !== undefined && sampledForAudit(jobId, deps.audits.fraction),
       });
-      // The receipt gets its own short transaction (the log's append lock is held until commit).
-      if (finished?.status === 'succeeded' && deps.receipts) {
-        // The job is settled: a receipt failure is logged, never a reason to run or charge again.
-        await deps.receipts.issueFor(finished, model, engine.info.runtime).catch((err) => log.error({ err }, 'issuing the receipt failed'));
-      }
-      if (finished?.status === 'succeeded' && deps.audits && sampledForAudit(jobId, deps.audits.fraction)) {
-        await requestAudit(deps.db, deps.audits.queue, jobId, 'sampled').catch((err) => log.error({ err }, 'requesting an audit failed'));
-      }
+      // The audit row is committed: an enqueue lost here is repaired by the watchdog.
+      if (settled?.audit && deps.audits) await enqueueAudit(deps.audits.queue, settled.audit.id, log);
       log.info({ status: outcome.status, cost: capped.toString(), computeMs: outcome.computeMs }, 'job finished');
     } catch (err) {
       if (err instanceof CancelledError) {

@@ -34,6 +34,8 @@ export interface JobServiceDeps {
   liveWorkers?: (() => Promise<Record<string, number>>) | null;
   /** Whether a separate worker still heartbeats; absent when the worker runs in the gateway process. */
   isWorkerAlive?: ((workerId: string) => Promise<boolean>) | null;
+  /** Issues a succeeded job's receipt from the outbox now, so an answer that waited carries it. */
+  receipts?: { drainJob(jobId: string): Promise<unknown> } | null;
 }
 
 /** Seconds a client is asked to wait when no worker is alive or a model is being published again. */
@@ -168,6 +170,49 @@ export function createJobService(deps: JobServiceDeps) {
     return current;
   }
 
+  /** Waits for the job to be final (see waitFor), without its receipt. */
+  async function waitForFinal(job: JobRow, timeoutMs: number): Promise<JobRow> {
+    if (FINAL_STATUSES.includes(job.status) || timeoutMs <= 0) return job;
+    let wake: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((r) => {
+      timer = setTimeout(() => r('deadline'), timeoutMs);
+    });
+    const subscribing = deps.events.subscribe(job.id, (e) => {
+      if (e.type === 'done') wake();
+    });
+    const latest = async () => (await withDeadline(jobsRepo.find(job.id), 1000).catch(() => undefined)) ?? job;
+    try {
+      const subscribed = await Promise.race([subscribing.then(() => 'subscribed' as const, () => 'failed' as const), deadline]);
+      if (subscribed === 'deadline') return await latest();
+      // Re-read after subscribing: a job that finished in between is not waited for.
+      const now = await latest();
+      if (FINAL_STATUSES.includes(now.status)) return now;
+      if (subscribed === 'failed') {
+        // No events (Redis away): poll Postgres until the deadline instead.
+        for (;;) {
+          const r = await Promise.race([new Promise<'tick'>((ok) => setTimeout(() => ok('tick'), 250)), deadline]);
+          const row = await latest();
+          if (r === 'deadline' || FINAL_STATUSES.includes(row.status)) return row;
+        }
+      }
+      await Promise.race([done, deadline]);
+      return await latest();
+    } finally {
+      clearTimeout(timer);
+      // Undone whenever it lands (even after the deadline), never awaited here.
+      subscribing.then((unsubscribe) => unsubscribe().catch(() => {}), () => {});
+    }
+  }
+
+  /** A receipt failure is logged, never the answer's: the outbox sweep issues it shortly. */
+  async function ensureReceipt(jobId: string): Promise<void> {
+    await deps.receipts?.drainJob(jobId).catch((err) => deps.log.warn({ err, jobId }, 'issuing the receipt for the answer failed; the outbox sweep retries'));
+  }
+
   return {
     async submit(principal: KeyPrincipal, s: Submission, idempotency: { key?: string; fingerprint: string }) {
       const model = resolveModel(await modelsRepo.find(s.model), s, deps.ocean);
@@ -244,43 +289,15 @@ export function createJobService(deps: JobServiceDeps) {
     /**
      * Waits until the job is final or `timeoutMs` passes; returns the latest row. The deadline holds
      * whatever is down: a subscription that cannot be made (Redis away) is not waited for past it.
+     * A succeeded job's receipt is issued before this returns, so the answer carries it.
      */
     async waitFor(job: JobRow, timeoutMs: number): Promise<JobRow> {
-      if (FINAL_STATUSES.includes(job.status) || timeoutMs <= 0) return job;
-      let wake: () => void = () => {};
-      const done = new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'deadline'>((r) => {
-        timer = setTimeout(() => r('deadline'), timeoutMs);
-      });
-      const subscribing = deps.events.subscribe(job.id, (e) => {
-        if (e.type === 'done') wake();
-      });
-      const latest = async () => (await withDeadline(jobsRepo.find(job.id), 1000).catch(() => undefined)) ?? job;
-      try {
-        const subscribed = await Promise.race([subscribing.then(() => 'subscribed' as const, () => 'failed' as const), deadline]);
-        if (subscribed === 'deadline') return await latest();
-        // Re-read after subscribing: a job that finished in between is not waited for.
-        const now = await latest();
-        if (FINAL_STATUSES.includes(now.status)) return now;
-        if (subscribed === 'failed') {
-          // No events (Redis away): poll Postgres until the deadline instead.
-          for (;;) {
-            const r = await Promise.race([new Promise<'tick'>((ok) => setTimeout(() => ok('tick'), 250)), deadline]);
-            const row = await latest();
-            if (r === 'deadline' || FINAL_STATUSES.includes(row.status)) return row;
-          }
-        }
-        await Promise.race([done, deadline]);
-        return await latest();
-      } finally {
-        clearTimeout(timer);
-        // Undone whenever it lands (even after the deadline), never awaited here.
-        subscribing.then((unsubscribe) => unsubscribe().catch(() => {}), () => {});
-      }
+      const row = await waitForFinal(job, timeoutMs);
+      if (row.status === 'succeeded') await ensureReceipt(row.id);
+      return row;
     },
+
+    ensureReceipt,
 
     /**
      * Cancels a job of this account. Queued: cancelled now and its hold released in full. Running on

@@ -13,7 +13,8 @@ const jsonWithBigints = (value: unknown) =>
 
 export async function streamJob(
   reply: FastifyReply,
-  deps: { db: Db; events: JobEvents },
+  /** `receipts`: issues a succeeded job's receipt from the outbox, so the `done` event carries it. */
+  deps: { db: Db; events: JobEvents; receipts?: { ensureReceipt(jobId: string): Promise<void> } },
   jobId: string,
   options: { maxLifetimeMs: number },
 ) {
@@ -65,6 +66,7 @@ export async function streamJob(
       }
       return;
     }
+    if (job?.status === 'succeeded') await deps.receipts?.ensureReceipt(job.id);
     const receipt = job ? (await receiptsForJobs(deps.db, [job.id])).get(job.id) : undefined;
     if (job && !raw.destroyed) send('done', jobView(job, receipt));
   } finally {

@@ -87,6 +87,8 @@ export default fp(
         ocean,
         liveWorkers,
         isWorkerAlive: redis && !config.worker.inProcess ? (id) => isWorkerAlive(redis, config.redisPrefix, id) : null,
+        // The receipts plugin (registered after this one) drains the outbox; bound when first used.
+        receipts: { drainJob: async (id) => (app.hasDecorator('receiptOutbox') ? app.receiptOutbox?.drainJob(id) : undefined) },
       }),
     );
 

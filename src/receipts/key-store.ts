@@ -1,9 +1,10 @@
-// Keeps this host's private signing keys in files under the data dir and registers their public
+// Keeps this host's private signing keys in files under the keys dir and registers their public
 // halves in Postgres, so every replica's JWKS lists every key any replica has ever signed with.
+// A worker's store holds worker keys only: it can neither load nor mint a gateway (`gw-`) key.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { and, asc, desc, eq, isNull, like, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, like, sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { type Db, type DbOrTx, inTransaction } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
@@ -24,6 +25,12 @@ export interface KeyStore {
   ensureActive(purpose: KeyPurpose, name?: string): Promise<JwsSigner>;
   /** A new key for this purpose; the one this host was using is marked retired but stays listed. */
   rotate(purpose: KeyPurpose, name?: string): Promise<JwsSigner>;
+  /**
+   * The gateway key to sign with now, read from Postgres: the newest unretired gateway key whose
+   * private file is here (a rotation by any replica sharing the keys dir shows at once), else
+   * ensureActive's. Call it outside transactions (it queries the database).
+   */
+  currentGateway(): Promise<JwsSigner>;
   /** Every public key ever registered, current and retired, oldest first. */
   jwks(on?: DbOrTx): Promise<Jwks>;
   publicKey(kid: string, on?: DbOrTx): Promise<PublicJwk | undefined>;
@@ -32,8 +39,22 @@ export interface KeyStore {
 // Per purpose and name, so two processes sharing a data dir create one key, not two.
 const lockKey = (purpose: KeyPurpose, name: string | undefined) => `signing-key:${purpose}:${name ?? ''}`;
 
-export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): KeyStore {
-  const root = join(dataDir, 'keys');
+export interface KeyStoreOptions {
+  db: Db;
+  dataDir: string;
+  /** Where the private key files live; default `<dataDir>/keys`. */
+  keysDir?: string;
+  /** `worker`: this process may hold worker keys only (a worker never holds the gateway's). Default `gateway`. */
+  role?: 'gateway' | 'worker';
+}
+
+export function createKeyStore({ db, dataDir, keysDir, role = 'gateway' }: KeyStoreOptions): KeyStore {
+  const root = keysDir ?? join(dataDir, 'keys');
+  const assertMayHold = (purpose: KeyPurpose) => {
+    if (role === 'worker' && purpose !== 'worker') {
+      throw new Error(`a worker holds its own attestation key only, never a ${purpose} key`);
+    }
+  };
   // The signer is cached: signing happens inside transactions, where a query on `db` would deadlock
   // the embedded database's single connection.
   const active = new Map<string, Promise<JwsSigner>>();
@@ -97,6 +118,7 @@ export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): Ke
   }
 
   async function loadOrCreate(purpose: KeyPurpose, name?: string): Promise<JwsSigner> {
+    assertMayHold(purpose);
     if (purpose === 'worker' && name === undefined) throw new TypeError('a worker key needs the worker name');
     if (purpose === 'gateway' && name !== undefined) throw new TypeError('gateway keys take no name');
     if (name !== undefined) assertWorkerName(name);
@@ -134,10 +156,38 @@ export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): Ke
     return signer;
   }
 
+  // Signers by kid: a key file is read and imported once, whatever asks for it.
+  const byKid = new Map<string, JwsSigner>();
+
+  async function currentGateway(): Promise<JwsSigner> {
+    assertMayHold('gateway');
+    const rows = await db
+      .select({ kid: signingKeys.kid, publicJwk: signingKeys.publicJwk })
+      .from(signingKeys)
+      .where(and(eq(signingKeys.purpose, 'gateway'), isNull(signingKeys.retiredAt)))
+      .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid));
+    for (const row of rows) {
+      const known = byKid.get(row.kid);
+      if (known) return known;
+      const jwk = await readPrivateKey('gateway', row);
+      if (jwk) {
+        const signer = await createJwsSigner(row.kid, jwk);
+        byKid.set(row.kid, signer);
+        return signer;
+      }
+    }
+    // No unretired key of ours (a first start, or another replica with its own keys dir rotated ours away).
+    const cached = await ensureActive('gateway');
+    if (rows.some((r) => r.kid === cached.kid)) return cached;
+    active.delete(slot('gateway'));
+    return ensureActive('gateway');
+  }
+
   /** Slots with a rotation running in this process: a second one is refused, not raced. */
   const rotating = new Set<string>();
 
   async function rotate(purpose: KeyPurpose, name?: string): Promise<JwsSigner> {
+    assertMayHold(purpose);
     const key = slot(purpose, name);
     if (rotating.has(key)) throw new AppError('rotation_in_progress', `a ${purpose} key rotation is already running; retry when it is done`);
     rotating.add(key);
@@ -145,12 +195,28 @@ export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): Ke
       const current = await ensureActive(purpose, name);
       const next = inTransaction(db, async (tx) => {
         await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
-        const [retired] = await tx
-          .update(signingKeys)
-          .set({ retiredAt: new Date() })
-          .where(and(eq(signingKeys.kid, current.kid), isNull(signingKeys.retiredAt)))
-          .returning({ kid: signingKeys.kid });
-        if (!retired) {
+        // Every unretired key of this slot that signs from this keys dir: replicas sharing the dir
+        // (the gateway's) then all move to the new key, whichever of them rotated.
+        const live = await tx
+          .select({ kid: signingKeys.kid, publicJwk: signingKeys.publicJwk })
+          .from(signingKeys)
+          .where(
+            and(
+              eq(signingKeys.purpose, purpose),
+              isNull(signingKeys.retiredAt),
+              name === undefined ? undefined : like(signingKeys.kid, `wk-${name}-%`),
+            ),
+          );
+        const ours: string[] = [];
+        for (const row of live) if (row.kid === current.kid || (await readPrivateKey(purpose, row))) ours.push(row.kid);
+        const retired = ours.length
+          ? await tx
+              .update(signingKeys)
+              .set({ retiredAt: new Date() })
+              .where(and(inArray(signingKeys.kid, ours), isNull(signingKeys.retiredAt)))
+              .returning({ kid: signingKeys.kid })
+          : [];
+        if (retired.length === 0) {
           // Another replica rotated it meanwhile: forget the stale key so a retry starts from the new one.
           active.delete(key);
           throw new AppError('rotation_in_progress', `key ${current.kid} was just retired by another rotation; retry`);
@@ -168,6 +234,7 @@ export function createKeyStore({ db, dataDir }: { db: Db; dataDir: string }): Ke
   return {
     ensureActive,
     rotate,
+    currentGateway,
 
     async jwks(on = db) {
       const rows = await on

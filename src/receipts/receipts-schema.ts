@@ -1,5 +1,5 @@
 // Tables of the verifiability layer: public signing keys, the transparency log, its signed heads,
-// and the issued receipts. Private keys never have a column here.
+// the issued receipts and the outbox of receipts still to issue. Private keys never have a column here.
 import { sql } from 'drizzle-orm';
 import { bigint, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { jobs } from '../jobs/jobs-schema.js';
@@ -94,3 +94,26 @@ export const receipts = pgTable('receipts', {
   jws: text('jws').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * Receipts still to issue: a worker writes the row in the transaction that settles a succeeded job
+ * (its attestation and who ran it); the gateway signs the receipt, appends it to the log and deletes
+ * the row in one transaction. A row left here (a gateway down, a failed issue) is retried, never lost.
+ */
+export const receiptOutbox = pgTable(
+  'receipt_outbox',
+  {
+    jobId: uuid('job_id')
+      .primaryKey()
+      .references(() => jobs.id),
+    /** The worker's own JWS over what it ran (worker-attestation.ts), signed with its `wk-` key. */
+    attestation: text('attestation').notNull(),
+    worker: jsonb('worker').$type<{ id: string; runtime: { name: string; version: string }; device: 'cpu' | 'gpu' }>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Failed issues so far, and when the sweep tries again (backing off), with the last error. */
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+  },
+  (t) => [index('receipt_outbox_due_idx').on(t.nextAttemptAt)],
+);

@@ -1,42 +1,40 @@
-// The worker's part in receipts: it attests (job, weights, input, output, runtime) with its own key,
-// and issues the gateway-signed receipt, appended to the transparency log, after the job settles.
+// The worker's part in receipts: it attests (job, weights, input, output, runtime) with its own key
+// and leaves the attestation in the receipt outbox, in the transaction that settles the job. The
+// gateway signs the receipt from there (receipt-outbox.ts); a worker never holds a gateway key.
 import type { Db } from '../db/database.js';
 import type { JobRow } from '../jobs/job-repository.js';
-import type { ModelRow } from '../models/model-repository.js';
-import { createKeyStore, type KeyStore } from './key-store.js';
-import { createReceiptIssuer, type IssuedReceipt } from './receipt-issuer.js';
-import { workerKeyName } from './signing-keys.js';
-import { createTransparencyLog } from './transparency-log.js';
+import { createKeyStore } from './key-store.js';
+import type { OutboxEntry } from './receipt-outbox.js';
+import { type JwsSigner, workerKeyName } from './signing-keys.js';
 import { attestationPayload, signAttestation } from './worker-attestation.js';
 
 export interface WorkerReceipts {
-  keyStore: KeyStore;
-  issueFor(job: JobRow, model: ModelRow, runtime: { name: string; version: string }): Promise<IssuedReceipt>;
+  /** The worker's own attestation key (its public half is registered, so the JWKS lists it). */
+  signer: JwsSigner;
+  /** Signs the attestation of a job that ran here; the entry goes into the outbox with the settlement. */
+  attest(job: JobRow, result: Record<string, unknown>, runtime: { name: string; version: string }): Promise<OutboxEntry>;
 }
 
-export async function createWorkerReceipts(deps: { db: Db; dataDir: string; workerId: string }): Promise<WorkerReceipts> {
-  const keyStore = createKeyStore({ db: deps.db, dataDir: deps.dataDir });
+export async function createWorkerReceipts(deps: { db: Db; dataDir: string; workerId: string; keysDir?: string }): Promise<WorkerReceipts> {
+  const keyStore = createKeyStore({ db: deps.db, dataDir: deps.dataDir, keysDir: deps.keysDir, role: 'worker' });
   // Loaded up front, outside any transaction: signing then never touches the database.
-  const gatewaySigner = await keyStore.ensureActive('gateway');
-  const workerSigner = await keyStore.ensureActive('worker', workerKeyName(deps.workerId));
-  const log = createTransparencyLog({ db: deps.db, signer: gatewaySigner });
-  const issuer = createReceiptIssuer({ db: deps.db, log, signer: gatewaySigner, keys: keyStore });
+  const signer = await keyStore.ensureActive('worker', workerKeyName(deps.workerId));
   return {
-    keyStore,
-    async issueFor(job, model, runtime) {
+    signer,
+    async attest(job, result, runtime) {
       const attestation = await signAttestation(
-        workerSigner,
+        signer,
         attestationPayload({
           jobId: job.id,
           kind: job.kind,
           request: job.request,
-          result: job.result ?? {},
+          result,
           weightsSha256: job.weightsSha256,
           workerId: deps.workerId,
           runtime,
         }),
       );
-      return issuer.issue({ job, model, worker: { id: deps.workerId, runtime, device: 'cpu' }, attestation });
+      return { jobId: job.id, attestation, worker: { id: deps.workerId, runtime, device: 'cpu' } };
     },
   };
 }

@@ -106,6 +106,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(jobRoutes);
   await app.register(receiptRoutes);
   await app.register(verifyRoutes);
+  await app.register(import('./receipts/marketplace-document-routes.js'));
   await app.register(auditRoutes);
   return app;
 }

@@ -3,13 +3,21 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isAddress } from 'ethers';
+import { getAddress, isAddress } from 'ethers';
 import { ConfigError, loadConfig } from './config/config.js';
-import { createRpcProvider } from './ocean/chain-config.js';
-import type { TrustedKeys } from './receipts/jws-compact.js';
 import type { InclusionProof, SignedTreeHead } from './receipts/log-types.js';
-import { checkReceipt, type ReceiptReport } from './receipts/receipt-checks.js';
-import { decodeReceipt } from './receipts/receipt-signer.js';
+import {
+  checkReceipt,
+  getJson,
+  isTrustedKeys,
+  jsonRpcOverHttp,
+  KeysUnavailableError,
+  parseMarketplaceDocument,
+  type ReceiptReport,
+  resolveTrust,
+  type TrustPins,
+  type TrustReport,
+} from './verifier/index.js';
 
 const USAGE = `usage: posthuman <command>
 
@@ -18,7 +26,8 @@ commands:
   model-add  <dir> [--id ID] [--name NAME] [--price-per-job MICRO] [--price-per-1k-tokens MICRO] [--owner ACCOUNT_ID]
              validate a GPT-2 ONNX model folder (an Optimum export or npm run model:tiny), store its
              weights by sha256 under POSTHUMAN_DATA_DIR/weights and register it
-  verify     <receipt-file | receipt-id | -> [--gateway URL] [--api-key KEY] [--rpc URL] [--jwks FILE]
+  verify     <receipt-file | receipt-id | -> [--gateway URL] [--api-key KEY] [--rpc URL]
+             [--marketplace FILE] [--jwks FILE] [--log-nft ADDRESS] [--anchorer ADDRESS]
              [--consumer ADDRESS] [--json]
              check a receipt: signature, attestation, weights and order on chain, log inclusion
              under an anchored tree head (posthuman verify --help for details)
@@ -26,21 +35,30 @@ commands:
 
 const VERIFY_USAGE = `usage: posthuman verify <receipt-file | receipt-id | -> [options]
 
-Checks a receipt without trusting the gateway: its signature and the worker's attestation (JWKS),
-the model's weights sha256 and DID and the job's Ocean order (chain), and its inclusion in the
-transparency log under the newest tree head anchored on chain.
+Checks a receipt: its signature and the worker's attestation (JWKS), the model's weights sha256 and
+DID and the job's Ocean order (chain), and its inclusion in the transparency log under the newest
+tree head anchored on chain by the marketplace's anchoring address on its log NFT.
+
+What it trusts is printed first. Pinned values come from you; anything not pinned is read from the
+gateway being checked (its /.well-known/posthuman-marketplace.json and JWKS), which then vouches for
+itself. Save that document once (curl $GATEWAY/.well-known/posthuman-marketplace.json > marketplace.json)
+and pass --marketplace marketplace.json to trust nothing the gateway says later.
 
   <receipt-file>        the compact JWS, or JSON with a "jws" field (a job answer or GET /v1/receipts/{id})
   <receipt-id>          fetched from the gateway with an API key of the account that owns it
   -                     read the receipt from stdin
 
 options:
-  --gateway URL         the gateway for JWKS, tree head, proofs and receipts (default http://127.0.0.1:8080)
+  --gateway URL         the gateway for tree head, proofs and receipts (default http://127.0.0.1:8080)
   --api-key KEY         API key to fetch a receipt by id (default: env POSTHUMAN_API_KEY)
   --rpc URL             chain JSON-RPC to check weights, order and anchor (default: env CHAIN_RPC_URL)
-  --jwks FILE           trust these keys (a JWKS or one JWK) instead of the gateway's JWKS
-  --consumer ADDRESS    the wallet the order must come from (default: the gateway's ocean.consumer_address)
-  --json                print the report as JSON
+  --marketplace FILE    pin the marketplace's identity: a saved /.well-known/posthuman-marketplace.json
+                        (chain, log NFT, anchoring, consumer and provider addresses, JWKS URL)
+  --jwks FILE           pin these keys (a JWKS or one JWK) instead of fetching the JWKS
+  --log-nft ADDRESS     pin the log NFT anchors must be written to (overrides --marketplace)
+  --anchorer ADDRESS    pin the wallet anchors must be sent by (overrides --marketplace)
+  --consumer ADDRESS    pin the wallet the order must come from (overrides --marketplace)
+  --json                print the report (checks and trust) as JSON
 
 exit status: 0 every check passed, 1 a check failed, 2 usage error or the receipt or keys could not be read
 `;
@@ -105,19 +123,6 @@ class VerifyInputError extends Error {}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-async function getJson(url: string, headers: Record<string, string> = {}): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    throw new Error(`GET ${url} failed: ${(err as Error).message}`);
-  }
-  const body = await res.text();
-  // A problem+json body's `detail`, else the start of whatever came back.
-  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${/"detail":"([^"]*)"/.exec(body)?.[1] ?? body.slice(0, 200)}`);
-  return JSON.parse(body);
-}
-
 function jwsFromText(text: string, source: string): string {
   const trimmed = text.trim();
   if (!trimmed.startsWith('{')) return trimmed;
@@ -147,27 +152,57 @@ async function loadReceipt(arg: string, gateway: string, apiKey: string | undefi
   return jwsFromText(JSON.stringify(answer), `receipt ${arg}`);
 }
 
-async function loadKeys(jwksFile: string | undefined, gateway: string): Promise<TrustedKeys> {
-  if (jwksFile) {
+async function readJsonFile(path: string, flag: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new VerifyInputError(`${flag} ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** What the user pinned: a saved marketplace document, keys, single addresses. */
+async function loadPins(values: ReturnType<typeof parseVerifyArgs>['values']): Promise<TrustPins> {
+  const pins: TrustPins = {};
+  if (values.marketplace) {
+    const raw = await readJsonFile(values.marketplace, '--marketplace');
     try {
-      const keys = JSON.parse(await readFile(jwksFile, 'utf8')) as TrustedKeys;
-      if (typeof keys !== 'object' || keys === null || !('keys' in keys || 'x' in keys)) throw new Error('not a JWKS or a JWK');
-      return keys;
+      pins.document = { value: parseMarketplaceDocument(raw), source: values.marketplace };
     } catch (err) {
-      throw new VerifyInputError(`--jwks ${jwksFile}: ${(err as Error).message}`);
+      throw new VerifyInputError(`--marketplace ${values.marketplace}: not a marketplace document: ${(err as Error).message}`);
     }
   }
-  return (await getJson(`${gateway}/.well-known/jwks.json`).catch((err) => {
-    throw new VerifyInputError(`${err.message} (pin keys with --jwks FILE)`);
-  })) as TrustedKeys;
+  if (values.jwks) {
+    const keys = await readJsonFile(values.jwks, '--jwks');
+    if (!isTrustedKeys(keys)) throw new VerifyInputError(`--jwks ${values.jwks}: not a JWKS or a JWK`);
+    pins.keys = { value: keys, source: values.jwks };
+  }
+  if (values['log-nft']) pins.logNft = { value: getAddress(values['log-nft']), source: '--log-nft' };
+  if (values.anchorer) pins.anchorer = { value: getAddress(values.anchorer), source: '--anchorer' };
+  if (values.consumer) pins.consumer = { value: getAddress(values.consumer), source: '--consumer' };
+  return pins;
 }
 
 interface TreeHeadAnswer {
   latest_anchored: SignedTreeHead | null;
-  ocean: { chain_id: number; consumer_address: string; provider_address: string } | null;
 }
 
-function printReport(report: ReceiptReport) {
+function printTrust(trust: TrustReport) {
+  process.stdout.write(`identity: ${trust.identity}\n`);
+  process.stdout.write(`keys: ${trust.keys}\n`);
+  const rows: [string, TrustReport['fields'][keyof TrustReport['fields']]][] = [
+    ['chain', trust.fields.chain_id],
+    ['log NFT', trust.fields.log_nft],
+    ['anchorer', trust.fields.anchorer],
+    ['consumer', trust.fields.consumer],
+    ['provider', trust.fields.provider],
+  ];
+  for (const [name, f] of rows) {
+    process.stdout.write(`  ${name.padEnd(9)} ${String(f.value ?? '-').padEnd(42)} ${f.pinned ? `pinned (${f.source})` : f.value === null ? 'unknown' : 'from the gateway (not pinned)'}\n`);
+  }
+}
+
+function printReport(report: ReceiptReport, trust: TrustReport) {
+  printTrust(trust);
   const r = report.receipt;
   if (r) process.stdout.write(`receipt ${r.receipt_id} (job ${r.job_id}, log entry ${r.log_index})\n`);
   for (const c of report.checks) process.stdout.write(`${c.ok ? 'pass' : 'FAIL'}  ${c.check}  ${c.detail}\n`);
@@ -177,6 +212,9 @@ function printReport(report: ReceiptReport) {
       ? `verified: all ${report.checks.length} checks passed\n`
       : `NOT VERIFIED: ${failed.length} of ${report.checks.length} checks failed (${failed.map((c) => c.check).join(', ')})\n`,
   );
+  if (failed.length === 0 && !trust.pinned) {
+    process.stdout.write("note: the gateway vouched for what was not pinned; pin it with --marketplace FILE (and --jwks FILE)\n");
+  }
 }
 
 /** `posthuman verify`: returns the exit status. */
@@ -200,17 +238,20 @@ async function verify(argv: string[]): Promise<number> {
   if (positionals.length !== 1) return usage('verify takes exactly one receipt (a file, an id, or - for stdin)');
   const gateway = (values.gateway ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   if (!URL.canParse(gateway)) return usage(`--gateway ${gateway} is not a URL`);
-  if (values.consumer !== undefined && !isAddress(values.consumer)) return usage(`--consumer ${values.consumer} is not an address`);
+  for (const flag of ['consumer', 'log-nft', 'anchorer'] as const) {
+    const value = values[flag];
+    if (value !== undefined && !isAddress(value)) return usage(`--${flag} ${value} is not an address`);
+  }
   const rpcUrl = values.rpc || process.env.CHAIN_RPC_URL || undefined;
   if (rpcUrl !== undefined && !URL.canParse(rpcUrl)) return usage(`--rpc ${rpcUrl} is not a URL`);
 
   let jws: string;
-  let jwks: TrustedKeys;
+  let trust: Awaited<ReturnType<typeof resolveTrust>>;
   try {
     jws = await loadReceipt(positionals[0], gateway, values['api-key'] || process.env.POSTHUMAN_API_KEY || undefined);
-    jwks = await loadKeys(values.jwks, gateway);
+    trust = await resolveTrust({ gateway, pins: await loadPins(values) });
   } catch (err) {
-    if (!(err instanceof VerifyInputError)) throw err;
+    if (!(err instanceof VerifyInputError) && !(err instanceof KeysUnavailableError)) throw err;
     process.stderr.write(`posthuman verify: ${err.message}\n`);
     return 2;
   }
@@ -223,31 +264,20 @@ async function verify(argv: string[]): Promise<number> {
   } catch (err) {
     headError = (err as Error).message;
   }
-  let claimed: ReturnType<typeof decodeReceipt>['payload'] | undefined;
-  try {
-    claimed = decodeReceipt(jws).payload;
-  } catch {}
   if (!rpcUrl) process.stderr.write('posthuman verify: no chain RPC (--rpc or CHAIN_RPC_URL): the chain checks fail\n');
-  // The chain id here only configures the client; every check asks the RPC which chain it serves.
-  const chainIdHint = claimed?.order.chain_id ?? claimed?.model.chain_id ?? head?.ocean?.chain_id ?? 1;
-  const provider = rpcUrl ? createRpcProvider(rpcUrl, chainIdHint) : null;
-  try {
-    const report = await checkReceipt({
-      jws,
-      jwks,
-      provider,
-      anchoredHead: head?.latest_anchored ?? null,
-      anchoredHeadError: headError,
-      fetchInclusion: async (receiptId, treeSize) =>
-        (await getJson(`${gateway}/v1/log/proof/inclusion?receipt=${encodeURIComponent(receiptId)}&tree_size=${treeSize}`)) as InclusionProof,
-      expected: { consumer: values.consumer ?? head?.ocean?.consumer_address, provider: head?.ocean?.provider_address },
-    });
-    if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else printReport(report);
-    return report.ok ? 0 : 1;
-  } finally {
-    provider?.destroy();
-  }
+  const report = await checkReceipt({
+    jws,
+    jwks: trust.keys,
+    rpc: rpcUrl ? jsonRpcOverHttp(rpcUrl) : null,
+    anchoredHead: head?.latest_anchored ?? null,
+    anchoredHeadError: headError,
+    fetchInclusion: async (receiptId, treeSize) =>
+      (await getJson(`${gateway}/v1/log/proof/inclusion?receipt=${encodeURIComponent(receiptId)}&tree_size=${treeSize}`)) as InclusionProof,
+    identity: trust.identity,
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify({ ...report, trust: trust.report }, null, 2)}\n`);
+  else printReport(report, trust.report);
+  return report.ok ? 0 : 1;
 }
 
 function parseVerifyArgs(argv: string[]) {
@@ -259,6 +289,9 @@ function parseVerifyArgs(argv: string[]) {
       'api-key': { type: 'string' },
       rpc: { type: 'string' },
       jwks: { type: 'string' },
+      marketplace: { type: 'string' },
+      'log-nft': { type: 'string' },
+      anchorer: { type: 'string' },
       consumer: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -9,15 +9,22 @@ import type { TransparencyLog } from './transparency-log.js';
 export function createLogAnchoring(deps: { log: TransparencyLog; ocean: GatewayOcean; logger: FastifyBaseLogger }) {
   const { client } = deps.ocean;
   const anchor = createLogAnchor({ publisher: client.publisher, addresses: client.addresses });
-  let nft: string | null = null;
+  let nft: Promise<string> | null = null;
   let running: Promise<SignedTreeHead | null> | null = null;
 
-  async function logNft(): Promise<string> {
-    if (nft) return nft;
+  async function findOrDeployNft(): Promise<string> {
     // Reuse the NFT of the last anchor on this chain, if that chain still has it.
     const last = await deps.log.latestAnchoredHead();
     const previous = last?.anchor?.chain_id === deps.ocean.chainId ? await readAnchorTx(client.provider, last.anchor.tx_hash).catch(() => null) : null;
-    nft = await anchor.ensureNft(client.provider, previous?.nftAddress);
+    return anchor.ensureNft(client.provider, previous?.nftAddress);
+  }
+
+  /** One log NFT per process: concurrent callers (an anchor, the identity document) share one lookup or deployment. */
+  function logNft(): Promise<string> {
+    nft ??= findOrDeployNft().catch((err) => {
+      nft = null;
+      throw err;
+    });
     return nft;
   }
 

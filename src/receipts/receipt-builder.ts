@@ -1,58 +1,12 @@
 // Builds a receipt's payload from a finished job, its model and the worker's attestation.
 import { randomUUID } from 'node:crypto';
-import { type Static, Type } from 'typebox';
-import { Compile } from 'typebox/compile';
-import { Nullable } from '../http/schemas.js';
 import type { JobKind } from '../jobs/jobs-schema.js';
-import { canonicalJson, inputSha256, type JsonValue, outputSha256, sha256Hex, toJsonValue } from './canonical-json.js';
-import { decodeAttestation, Runtime } from './worker-attestation.js';
+import type { Runtime } from '../verifier/attestation.js';
+import { attestationMismatches, type ReceiptPayload, receiptPayloadChecker } from '../verifier/receipt-payload.js';
+import { inputSha256, type JsonValue, outputSha256, sha256Hex, toJsonValue } from './canonical-json.js';
 
-const Sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
-const IsoTime = Type.String({ format: 'date-time' });
-
-export const ReceiptPayload = Type.Object(
-  {
-    receipt_id: Type.String({ format: 'uuid' }),
-    job_id: Type.String({ format: 'uuid' }),
-    kind: Type.Union([Type.Literal('infer'), Type.Literal('evaluate')]),
-    account: Sha256Hex,
-    model: Type.Object(
-      {
-        id: Type.String(),
-        did: Nullable(Type.String()),
-        datatoken: Nullable(Type.String()),
-        weights_sha256: Sha256Hex,
-        chain_id: Nullable(Type.Integer()),
-      },
-      { additionalProperties: false },
-    ),
-    input_sha256: Sha256Hex,
-    output_sha256: Sha256Hex,
-    parameters: Nullable(Type.Record(Type.String(), Type.Unknown())),
-    usage: Type.Object(
-      { input_tokens: Type.Integer({ minimum: 0 }), output_tokens: Type.Integer({ minimum: 0 }) },
-      { additionalProperties: false },
-    ),
-    cost: Type.String({ pattern: '^(0|[1-9][0-9]*)$', description: 'Micro-credits, as a decimal string' }),
-    order: Type.Object(
-      { chain_id: Nullable(Type.Integer()), tx_hash: Nullable(Type.String()) },
-      { additionalProperties: false },
-    ),
-    worker: Type.Object(
-      { id: Type.String({ minLength: 1 }), runtime: Runtime, device: Type.Union([Type.Literal('cpu'), Type.Literal('gpu')]) },
-      { additionalProperties: false },
-    ),
-    created_at: IsoTime,
-    started_at: IsoTime,
-    finished_at: IsoTime,
-    issued_at: IsoTime,
-    log_index: Type.Integer({ minimum: 0 }),
-    attestation: Type.String({ description: "The worker's compact JWS over its attestation" }),
-  },
-  { additionalProperties: false },
-);
-export type ReceiptPayload = Static<typeof ReceiptPayload>;
-export const receiptPayloadChecker = Compile(ReceiptPayload);
+// The payload's schema and the attestation agreement are the verifier module's; building stays here.
+export { attestationMismatches, ReceiptPayload, receiptPayloadChecker } from '../verifier/receipt-payload.js';
 
 /** The job fields a receipt is built from (a `jobs` row satisfies it). */
 export interface ReceiptJob {
@@ -155,23 +109,4 @@ export function buildReceiptPayload(input: ReceiptInput): ReceiptPayload {
     throw new ReceiptBuildError(`receipt payload is invalid at ${first?.instancePath ?? '?'}: ${first?.message ?? ''}`);
   }
   return payload;
-}
-
-/** Fields where the embedded attestation disagrees with the receipt (empty when they agree). */
-export function attestationMismatches(receipt: ReceiptPayload): string[] {
-  let att: ReturnType<typeof decodeAttestation>['payload'];
-  try {
-    att = decodeAttestation(receipt.attestation).payload;
-  } catch (err) {
-    return [`attestation unreadable (${(err as Error).message})`];
-  }
-  const pairs: [string, unknown, unknown][] = [
-    ['job_id', att.job_id, receipt.job_id],
-    ['model_weights_sha256', att.model_weights_sha256, receipt.model.weights_sha256],
-    ['input_sha256', att.input_sha256, receipt.input_sha256],
-    ['output_sha256', att.output_sha256, receipt.output_sha256],
-    ['runtime', canonicalJson(att.runtime), canonicalJson(receipt.worker.runtime)],
-    ['worker_id', att.worker_id, receipt.worker.id],
-  ];
-  return pairs.filter(([, a, b]) => a !== b).map(([field]) => field);
 }

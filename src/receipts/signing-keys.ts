@@ -1,26 +1,11 @@
 // Ed25519 signing keys: kids, key generation, and the signer that turns canonical JSON into a JWS.
 import { randomBytes } from 'node:crypto';
 import { CompactSign, type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { type KeyPurpose, kidPurpose, type PublicJwk, SIGNING_ALG } from '../verifier/keys.js';
 import { canonicalBytes } from './canonical-json.js';
 
-export const KEY_PURPOSES = ['gateway', 'worker'] as const;
-export type KeyPurpose = (typeof KEY_PURPOSES)[number];
-
-export const SIGNING_ALG = 'EdDSA';
-
-/** A public key as published in the JWKS and stored in `signing_keys.public_jwk`. */
-export interface PublicJwk {
-  kty: 'OKP';
-  crv: 'Ed25519';
-  x: string;
-  kid: string;
-  alg: 'EdDSA';
-  use: 'sig';
-}
-
-export interface Jwks {
-  keys: PublicJwk[];
-}
+// What a verifier needs (key shapes, kid rules) lives in the verifier module; key generation here.
+export { isValidKid, type Jwks, KEY_PURPOSES, type KeyPurpose, kidPurpose, type PublicJwk, SIGNING_ALG } from '../verifier/keys.js';
 
 /** Signs bytes as a compact JWS with one key; the private key never leaves the closure. */
 export interface JwsSigner {
@@ -29,10 +14,7 @@ export interface JwsSigner {
   sign(payload: Uint8Array, typ: string): Promise<string>;
 }
 
-// The kid says what a key may sign: a verifier refuses a receipt signed by a worker key.
-const KID_PREFIX: Record<KeyPurpose, string> = { gateway: 'gw-', worker: 'wk-' };
 const WORKER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const KID = /^(gw-\d{4}-\d{2}-\d{2}|wk-[A-Za-z0-9][A-Za-z0-9._-]{0,62})-[0-9a-f]{8}$/;
 
 /** A worker's name becomes part of its kid and of a file name, so it is limited to a safe alphabet. */
 export function assertWorkerName(name: string): void {
@@ -54,16 +36,6 @@ export function newKid(purpose: KeyPurpose, name?: string, now: Date = new Date(
   if (name === undefined) throw new TypeError('a worker key needs the worker name');
   assertWorkerName(name);
   return `wk-${name}-${suffix}`;
-}
-
-export function isValidKid(kid: string): boolean {
-  return KID.test(kid);
-}
-
-/** The purpose a kid was issued for, or undefined for a kid this service never issues. */
-export function kidPurpose(kid: string): KeyPurpose | undefined {
-  if (!isValidKid(kid)) return undefined;
-  return kid.startsWith(KID_PREFIX.gateway) ? 'gateway' : 'worker';
 }
 
 /** The worker name inside a worker kid. */

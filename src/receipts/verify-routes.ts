@@ -1,10 +1,11 @@
-// `POST /v1/receipts/verify`: the gateway runs the same checks as `posthuman verify` against its own
-// keys, log and chain RPC. A convenience: a verifier who trusts no one runs the CLI instead.
+// `POST /v1/receipts/verify`: the gateway runs the verifier module (the same checks as `posthuman
+// verify`) against its own keys, log, chain RPC and identity. A convenience: a verifier who trusts
+// no one runs the CLI (or the module in a browser) with the marketplace's identity pinned.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS } from '../http/schemas.js';
 import { clientRateLimit } from '../rate-limit/client-rate-limit.js';
-import { checkReceipt, RECEIPT_CHECKS } from './receipt-checks.js';
+import { checkReceipt, RECEIPT_CHECKS } from '../verifier/index.js';
 
 export const ReceiptVerificationSchema = Type.Object(
   {
@@ -38,7 +39,8 @@ const verifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Runs every check of `posthuman verify` on the gateway: the signature and the worker attestation against ' +
           "this gateway's JWKS, the weights sha256, DID and Ocean order against its chain, and the receipt's " +
-          'inclusion under the newest tree head anchored on chain. A failed check is a 200 with `ok: false`; ' +
+          'inclusion under the newest tree head anchored on chain by its anchoring address on its log NFT ' +
+          '(/.well-known/posthuman-marketplace.json). A failed check is a 200 with `ok: false`; ' +
           'checks that need a chain fail when the gateway runs without one.',
         body: Type.Object(
           { receipt: Type.String({ minLength: 1, maxLength: 65_536, description: 'The receipt as a compact JWS' }) },
@@ -50,13 +52,19 @@ const verifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const anchoredHead = (await app.transparencyLog.latestAnchoredHead()) ?? null;
+      const ocean = app.ocean;
+      const provider = ocean?.client.provider;
+      // The log NFT is read back from the last anchor; with none there is nothing to check it for.
+      const logNft = anchoredHead && app.logAnchoring ? await app.logAnchoring.nftAddress() : null;
       const report = await checkReceipt({
         jws: request.body.receipt,
         jwks: await app.keyStore.jwks(),
-        provider: app.ocean?.client.provider ?? null,
+        rpc: provider ? (method, params) => provider.send(method, params) : null,
         anchoredHead,
         fetchInclusion: (receiptId, treeSize) => app.transparencyLog.inclusionProof(receiptId, treeSize),
-        expected: { consumer: app.ocean?.consumerAddress, provider: app.ocean?.client.providerAddress },
+        identity: ocean
+          ? { chainId: ocean.chainId, consumer: ocean.consumerAddress, provider: ocean.client.providerAddress, anchorer: ocean.client.publisherAddress, logNft }
+          : {},
       });
       return { ok: report.ok, checks: report.checks };
     },

@@ -1,6 +1,8 @@
 // `posthuman verify` as a real child process against a served gateway, a worker process, Postgres,
-// Redis and a local chain: a genuine receipt passes every check, and each forgery fails its own.
-// Then `POST /v1/receipts/verify` on a small Fastify instance over the same gateway's keys and log.
+// Redis and a local chain: a genuine receipt passes every check, and each forgery fails its own;
+// anchors count only when the marketplace's anchoring address wrote them on its log NFT, as pinned
+// from /.well-known/posthuman-marketplace.json. Then `POST /v1/receipts/verify` on a small Fastify
+// instance over the same gateway's keys, log and chain.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +16,8 @@ import { ProblemSchema } from '../../../src/http/schemas.js';
 import { createValidatorCompiler } from '../../../src/http/validator-compiler.js';
 import type { ModelRow } from '../../../src/models/model-repository.js';
 import { type EmbeddedOcean, startEmbeddedOcean } from '../../../src/ocean/embedded-ocean.js';
+import { createLogAnchor } from '../../../src/ocean/log-anchor.js';
+import { ManagedSigner } from '../../../src/ocean/nonce-manager.js';
 import type { ReceiptPayload } from '../../../src/receipts/receipt-builder.js';
 import { decodeReceipt, receiptLeafHash, signReceipt } from '../../../src/receipts/receipt-signer.js';
 import { createJwsSigner, generateSigningKey, workerKeyName } from '../../../src/receipts/signing-keys.js';
@@ -83,7 +87,7 @@ type CliRun = { code: number | null; out: string; checks: Record<string, { ok: b
 
 async function verify(args: string[], env: Record<string, string> = { CHAIN_RPC_URL: ocean.chain.rpcUrl }): Promise<CliRun> {
   const proc = startEntry('src/cli.ts', env, ['verify', '--gateway', gatewayUrl, ...args]);
-  const code = await proc.exited(60_000);
+  const code = await proc.exited(180_000);
   const out = proc.output();
   const checks: CliRun['checks'] = {};
   for (const m of out.matchAll(/^(pass|FAIL) {2}(\w+) {2}(.*)$/gm)) checks[m[2]] = { ok: m[1] === 'pass', detail: m[3] };
@@ -115,7 +119,8 @@ async function appendForged(payload: ReceiptPayload): Promise<string> {
 
 let genuine: Job;
 
-describe('posthuman verify', () => {
+// Each test starts several CLI processes (tsx), each seconds to start on a loaded machine.
+describe('posthuman verify', { timeout: 240_000 }, () => {
   it('fails inclusion until the log is anchored, then passes every check (file, job JSON, by id, JSON output)', async () => {
     genuine = await runJob('verify me');
     const jwsFile = file(genuine.receipt.jws);
@@ -237,14 +242,145 @@ describe('posthuman verify', () => {
   });
 });
 
+describe('the marketplace identity: pinned, reported, and enforced on anchors', () => {
+  let doc: Record<string, unknown>;
+  let docFile: string;
+
+  it('publishes the document; verify pins it from a file and reports what it trusted, in text and JSON', { timeout: 240_000 }, async () => {
+    const ocean = t.app.ocean!;
+    const res = await t.app.inject({ method: 'GET', url: '/.well-known/posthuman-marketplace.json' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({
+      gateway_url: expect.stringMatching(/^http:\/\//),
+      jwks_url: expect.stringMatching(/\/\.well-known\/jwks\.json$/),
+      chain_id: ocean.chainId,
+      log_nft_address: await t.app.logAnchoring!.nftAddress(),
+      anchoring_address: ocean.client.publisherAddress,
+      consumer_address: ocean.consumerAddress,
+      provider_address: ocean.client.providerAddress,
+    });
+    // Saved as a user would, from the served gateway.
+    doc = (await (await fetch(`${gatewayUrl}/.well-known/posthuman-marketplace.json`)).json()) as Record<string, unknown>;
+    expect(doc).toMatchObject({ gateway_url: gatewayUrl, jwks_url: `${gatewayUrl}/.well-known/jwks.json` });
+    docFile = file(JSON.stringify(doc));
+    const jwksFile = file(JSON.stringify(await t.app.keyStore.jwks()));
+    const jwsFile = file(genuine.receipt.jws);
+    const [unpinned, pinned, allPinned, asJson] = await Promise.all([
+      verify([jwsFile]),
+      verify([jwsFile, '--marketplace', docFile]),
+      verify([jwsFile, '--marketplace', docFile, '--jwks', jwksFile]),
+      verify([jwsFile, '--marketplace', docFile, '--json']),
+    ]);
+    for (const run of [unpinned, pinned, allPinned]) expectOnlyFailing(run, {});
+    expect(unpinned.out).toContain("identity: from the gateway's /.well-known document (not pinned)");
+    expect(unpinned.out).toContain("keys: from the gateway's JWKS (not pinned)");
+    expect(unpinned.out).toContain('note: the gateway vouched for what was not pinned');
+    expect(pinned.out).toContain(`identity: pinned (${docFile})`);
+    expect(pinned.out).toContain("keys: from the gateway's JWKS (not pinned)");
+    expect(allPinned.out).toContain(`keys: pinned (${jwksFile})`);
+    expect(allPinned.out).not.toContain('note: the gateway vouched');
+    expect(pinned.checks.inclusion.detail).toContain(`NFT ${doc.log_nft_address}, sent by ${doc.anchoring_address}`);
+    const report = JSON.parse(asJson.out);
+    expect(report.ok).toBe(true);
+    expect(report.trust).toMatchObject({
+      pinned: false,
+      identity: `pinned (${docFile})`,
+      keys: expect.stringContaining("from the gateway's JWKS (not pinned)"),
+      fields: {
+        log_nft: { value: doc.log_nft_address, pinned: true, source: docFile },
+        anchorer: { value: doc.anchoring_address, pinned: true, source: docFile },
+        consumer: { value: doc.consumer_address, pinned: true, source: docFile },
+        keys: { pinned: false, source: `${gatewayUrl}/.well-known/jwks.json` },
+      },
+    });
+  });
+
+  it('exits 2 on pins that are not addresses or not a marketplace document', { timeout: 240_000 }, async () => {
+    const runs = await Promise.all([
+      verify([file(genuine.receipt.jws), '--anchorer', '0x1234']),
+      verify([file(genuine.receipt.jws), '--log-nft', 'nft']),
+      verify([file(genuine.receipt.jws), '--marketplace', file(JSON.stringify({ gateway_url: gatewayUrl }))]),
+      verify([file(genuine.receipt.jws), '--marketplace', join(files, 'missing.json')]),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(runs[0].out).toContain('--anchorer 0x1234 is not an address');
+    expect(runs[2].out).toContain('not a marketplace document: "jwks_url" must be a URL');
+    expect(runs[3].out).toContain('--marketplace');
+    expect(runs.every((r) => Object.keys(r.checks).length === 0)).toBe(true);
+  });
+
+  /** Grows the log, then makes the gateway claim `write`'s transaction anchors the new head (a lying gateway). */
+  async function claimAnchor(write: (treeSize: number, rootHash: string) => Promise<{ txHash: string }>): Promise<string> {
+    await appendForged({ ...decodeReceipt(genuine.receipt.jws).payload });
+    const head = await t.app.transparencyLog.treeHead();
+    const { txHash } = await write(head.tree_size, head.root_hash);
+    await t.app.transparencyLog.recordAnchor(head.tree_size, txHash, t.app.ocean!.chainId);
+    return txHash;
+  }
+
+  it('fails inclusion under an anchor written by another wallet on another NFT, or by the anchorer on another NFT', { timeout: 480_000 }, async () => {
+    const gw = t.app.ocean!;
+    const { provider, addresses } = gw.client;
+    const jwsFile = file(genuine.receipt.jws);
+    const route = await routeApp();
+    try {
+      // A stranger deploys a log NFT of its own with the marketplace's own anchoring code and
+      // writes the log's true size and root there: the root is right, the writer is not.
+      const stranger = new ManagedSigner(ocean.chain.accounts[4].privateKey, provider, { chainId: gw.chainId });
+      const forger = createLogAnchor({ publisher: stranger, addresses });
+      const forgedNft = await forger.ensureNft(provider);
+      const forgedTx = await claimAnchor((size, root) => forger.anchor(forgedNft, size, root));
+      const [unpinned, pinned] = await Promise.all([verify([jwsFile]), verify([jwsFile, '--marketplace', docFile])]);
+      const byStranger = new RegExp(`anchor transaction ${forgedTx} was sent by ${stranger.address}, not by the marketplace's anchoring address ${doc.anchoring_address}`);
+      expectOnlyFailing(unpinned, { inclusion: byStranger });
+      expectOnlyFailing(pinned, { inclusion: byStranger });
+      const viaRoute = (await route.inject({ method: 'POST', url: '/v1/receipts/verify', payload: { receipt: genuine.receipt.jws } })).json();
+      expect(viaRoute.checks.at(-1)).toMatchObject({ check: 'inclusion', ok: false, detail: expect.stringMatching(byStranger) });
+
+      // The marketplace's own anchoring wallet writes on a second NFT (a split view).
+      const sameWallet = createLogAnchor({ publisher: gw.client.publisher, addresses });
+      const secondNft = await sameWallet.ensureNft(provider);
+      expect(secondNft).not.toBe(doc.log_nft_address);
+      const splitTx = await claimAnchor((size, root) => sameWallet.anchor(secondNft, size, root));
+      expectOnlyFailing(await verify([jwsFile, '--marketplace', docFile]), {
+        inclusion: new RegExp(`anchor transaction ${splitTx} was sent to ${secondNft}, not to the marketplace's log NFT ${doc.log_nft_address}`),
+      });
+
+      // A genuine anchor on top passes again, pinned; pinning another anchorer or NFT fails it.
+      await appendForged({ ...decodeReceipt(genuine.receipt.jws).payload });
+      await anchor();
+      const [good, otherAnchorer, otherNft, otherDoc] = await Promise.all([
+        verify([jwsFile, '--marketplace', docFile]),
+        verify([jwsFile, '--marketplace', docFile, '--anchorer', stranger.address]),
+        verify([jwsFile, '--log-nft', forgedNft]),
+        verify([jwsFile, '--marketplace', file(JSON.stringify({ ...doc, anchoring_address: stranger.address, log_nft_address: forgedNft }))]),
+      ]);
+      expectOnlyFailing(good, {});
+      expect(good.out).toContain(`identity: pinned (${docFile})`);
+      expectOnlyFailing(otherAnchorer, { inclusion: new RegExp(`not by the marketplace's anchoring address ${stranger.address}`) });
+      expect(otherAnchorer.out).toMatch(/identity: pinned \(.*--anchorer.*\)/);
+      expectOnlyFailing(otherNft, { inclusion: new RegExp(`not to the marketplace's log NFT ${forgedNft}`) });
+      expect(otherNft.out).toContain('log NFT pinned (--log-nft)');
+      expectOnlyFailing(otherDoc, { inclusion: new RegExp(`not by the marketplace's anchoring address ${stranger.address}`) });
+      const genuineViaRoute = (await route.inject({ method: 'POST', url: '/v1/receipts/verify', payload: { receipt: genuine.receipt.jws } })).json();
+      expect(genuineViaRoute.ok).toBe(true);
+    } finally {
+      await route.close();
+    }
+  });
+});
+
 /** The verify route alone, over the test gateway's key store, log and chain (`ocean: null` = CHAIN=off). */
 async function routeApp(ocean = t.app.ocean) {
   const app = Fastify({ logger: false }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(createValidatorCompiler());
   app.addSchema(ProblemSchema);
+  app.decorate('config', t.app.config);
+  app.decorate('rateLimiter', t.app.rateLimiter);
   app.decorate('keyStore', t.app.keyStore);
   app.decorate('transparencyLog', t.app.transparencyLog);
   app.decorate('ocean', ocean);
+  app.decorate('logAnchoring', ocean ? t.app.logAnchoring : null);
   await app.register(errorHandler);
   await app.register(verifyRoutes);
   await app.ready();

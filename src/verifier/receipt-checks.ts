@@ -1,23 +1,23 @@
-// Every check a receipt holder can run, in one place for the CLI (`posthuman verify`) and the
-// server (`POST /v1/receipts/verify`): signature, attestation, weights and order on chain, and
-// inclusion under a tree head whose root is anchored on chain.
+// Every check a receipt holder can run, in one place for the CLI (`posthuman verify`), the gateway
+// (`POST /v1/receipts/verify`) and a browser: signature, attestation, weights and order on chain,
+// and inclusion under a tree head whose root the marketplace anchored on chain.
 //
-// Trusted inputs: `jwks` (keys the caller pinned, or the gateway's published JWKS), `provider` (the
-// caller's own chain RPC) and `expected` (addresses pinned, or read from the gateway's tree-head
-// answer, which is not signed). Everything else the gateway hands over (`anchoredHead`, the proofs
-// `fetchInclusion` returns) is checked against the gateway's signature and the chain before it
-// counts. Not checked: that the log's NFT is the only one the gateway anchors on (a split view
-// across two NFTs), that the datatoken came from Ocean's factory, or that an order paid for one job.
-import { getAddress, type JsonRpcProvider, ZeroAddress } from 'ethers';
-import { contractInterface } from '../ocean/contract-artifacts.js';
-import { generateDid } from '../ocean/ddo-builder.js';
-import { readAnchorTx } from '../ocean/log-anchor.js';
-import { readWeightsSha256FromChain } from '../ocean/model-publisher.js';
-import { validateOrder } from '../ocean/order-validator.js';
-import type { TrustedKeys } from './jws-compact.js';
-import type { InclusionProof, SignedTreeHead } from './log-types.js';
-import type { ReceiptPayload } from './receipt-builder.js';
-import { verifyReceiptInclusion, verifyReceiptSignature } from './receipt-verifier.js';
+// Trusted inputs: `jwks` (keys the caller pinned, or fetched from the gateway), `rpc` (the caller's
+// own chain node) and `identity` (the marketplace's log NFT, anchoring and consumer addresses, pinned
+// or read from its /.well-known document). Everything else the gateway hands over (`anchoredHead`,
+// the proofs `fetchInclusion` returns) is checked against the gateway's signature and the chain
+// before it counts. Not checked: that the log NFT holds no other head for the same size (a split
+// view), that the datatoken came from Ocean's factory, or that an order paid for one job only.
+import { getAddress } from 'ethers';
+import type { InclusionProof, SignedTreeHead } from '../receipts/log-types.js';
+import { readPinnedAnchor } from './anchor-check.js';
+import { ERC20_ABI, ERC721_ABI, generateDid, WEIGHTS_SHA256_KEY } from './chain-abi.js';
+import { ethCall, type JsonRpc, readChainId } from './json-rpc.js';
+import type { TrustedKeys } from './keys.js';
+import type { MarketplaceIdentity } from './marketplace-document.js';
+import { checkOrderOnChain } from './order-check.js';
+import type { ReceiptPayload } from './receipt-payload.js';
+import { verifyReceiptInclusion, verifyReceiptSignature } from './receipt-signature.js';
 import { verifyTreeHead } from './tree-head.js';
 
 export const RECEIPT_CHECKS = ['signature', 'attestation', 'weights', 'order', 'inclusion'] as const;
@@ -42,19 +42,15 @@ export interface CheckReceiptInput {
   jws: string;
   jwks: TrustedKeys;
   /** The chain to check weights, order and anchor against; null fails those checks. */
-  provider: JsonRpcProvider | null;
+  rpc: JsonRpc | null;
   /** The log's inclusion proof of a receipt against the signed head of `treeSize`. */
   fetchInclusion: (receiptId: string, treeSize: number) => Promise<InclusionProof>;
   /** The newest tree head anchored on chain (`latest_anchored` of the tree-head answer). */
   anchoredHead: SignedTreeHead | null;
   /** Why `anchoredHead` is null when it could not be read at all (the gateway did not answer). */
   anchoredHeadError?: string;
-  expected?: {
-    /** The gateway's ordering wallet: the order's consumer (or payer) must be it. */
-    consumer?: string;
-    /** The provider-fee address the order must pay; unchecked when absent. */
-    provider?: string;
-  };
+  /** Whom the chain must show acting: the order's consumer, the anchor's sender and NFT. */
+  identity?: MarketplaceIdentity;
 }
 
 export const ANCHOR_HINT = 'anchor the log (POST /v1/admin/log/anchor) and verify again';
@@ -64,14 +60,14 @@ const outcome = (check: ReceiptCheckName, ok: boolean, detail: string): ReceiptC
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-type Chain = { provider: JsonRpcProvider } | { error: string };
+type Chain = { rpc: JsonRpc } | { error: string };
 
-/** Gives the provider only when the RPC really serves `chainId` (asked once, not taken from config). */
-function chainAccess(provider: JsonRpcProvider | null) {
+/** Gives the RPC only when it really serves `chainId` (asked once, not taken from config). */
+function chainAccess(rpc: JsonRpc | null) {
   let served: Promise<number> | undefined;
   return async (chainId: number, what: string): Promise<Chain> => {
-    if (!provider) return { error: NO_RPC };
-    served ??= provider.send('eth_chainId', []).then((id: string) => Number(BigInt(id)));
+    if (!rpc) return { error: NO_RPC };
+    served ??= readChainId(rpc);
     let actual: number;
     try {
       actual = await served;
@@ -79,7 +75,7 @@ function chainAccess(provider: JsonRpcProvider | null) {
       return { error: `the chain RPC did not answer: ${messageOf(err)}` };
     }
     if (actual !== chainId) return { error: `the RPC serves chain ${actual}, but the ${what} is on chain ${chainId}` };
-    return { provider };
+    return { rpc };
   };
 }
 type ChainAccess = ReturnType<typeof chainAccess>;
@@ -95,10 +91,11 @@ export async function checkReceipt(input: CheckReceiptInput): Promise<ReceiptRep
     }
     return { ok: false, checks, receipt };
   }
-  const chain = chainAccess(input.provider);
+  const chain = chainAccess(input.rpc);
+  const identity = input.identity ?? {};
   checks.push(await guarded('weights', () => checkWeights(receipt, chain)));
-  checks.push(await guarded('order', () => checkOrder(receipt, chain, input.expected ?? {})));
-  checks.push(await guarded('inclusion', () => checkInclusion(input, receipt, chain)));
+  checks.push(await guarded('order', () => checkOrder(receipt, chain, identity)));
+  checks.push(await guarded('inclusion', () => checkInclusion(input, receipt, chain, identity)));
   return { ok: checks.every((c) => c.ok), checks, receipt };
 }
 
@@ -112,17 +109,23 @@ async function guarded(check: ReceiptCheckName, run: () => Promise<ReceiptCheckO
 }
 
 /** The NFT that minted `datatoken` (ERC20Template.getERC721Address), confirmed by the NFT itself. */
-async function nftOf(provider: JsonRpcProvider, datatoken: string): Promise<string> {
-  const erc20 = contractInterface('ERC20Template');
-  const raw = await provider.call({ to: datatoken, data: erc20.encodeFunctionData('getERC721Address', []) });
+async function nftOf(rpc: JsonRpc, datatoken: string): Promise<string> {
+  const raw = await ethCall(rpc, datatoken, ERC20_ABI.encodeFunctionData('getERC721Address', []));
   if (raw === '0x') throw new Error(`no datatoken contract at ${datatoken}`);
-  const nft = getAddress(erc20.decodeFunctionResult('getERC721Address', raw)[0] as string);
-  const erc721 = contractInterface('ERC721Template');
-  const deployed = await provider.call({ to: nft, data: erc721.encodeFunctionData('isDeployed', [datatoken]) });
-  if (deployed === '0x' || !erc721.decodeFunctionResult('isDeployed', deployed)[0]) {
+  const nft = getAddress(ERC20_ABI.decodeFunctionResult('getERC721Address', raw)[0] as string);
+  const deployed = await ethCall(rpc, nft, ERC721_ABI.encodeFunctionData('isDeployed', [datatoken]));
+  if (deployed === '0x' || !ERC721_ABI.decodeFunctionResult('isDeployed', deployed)[0]) {
     throw new Error(`datatoken ${datatoken} names NFT ${nft}, which did not create it`);
   }
   return nft;
+}
+
+/** The weights' sha256 (64 hex, no 0x) registered on the NFT, or null if none is set. */
+async function registeredWeights(rpc: JsonRpc, nft: string): Promise<string | null> {
+  const raw = await ethCall(rpc, nft, ERC721_ABI.encodeFunctionData('getData', [WEIGHTS_SHA256_KEY]));
+  if (raw === '0x') throw new Error(`no data NFT at ${nft}`);
+  const hex = (ERC721_ABI.decodeFunctionResult('getData', raw)[0] as string).slice(2).toLowerCase();
+  return hex.length === 64 ? hex : null;
 }
 
 async function checkWeights(receipt: ReceiptPayload, chainFor: ChainAccess): Promise<ReceiptCheckOutcome> {
@@ -133,54 +136,41 @@ async function checkWeights(receipt: ReceiptPayload, chainFor: ChainAccess): Pro
   if ('error' in chain) return fail(chain.error);
   let nft: string;
   try {
-    nft = await nftOf(chain.provider, getAddress(datatoken));
+    nft = await nftOf(chain.rpc, getAddress(datatoken));
   } catch (err) {
     return fail(`reading the model's NFT: ${messageOf(err)}`);
   }
-  const registered = await readWeightsSha256FromChain(chain.provider, nft);
+  const registered = await registeredWeights(chain.rpc, nft);
   if (registered === null) return fail(`NFT ${nft} registers no weights sha256`);
   if (registered !== claimed) return fail(`NFT ${nft} registers weights ${registered}, the receipt says ${claimed}`);
-  const expectedDid = generateDid(nft, chainId);
+  const expectedDid = await generateDid(nft, chainId);
   if (did !== expectedDid) return fail(`the receipt's DID ${String(did)} is not ${expectedDid}, the DID of NFT ${nft}`);
   return outcome('weights', true, `weights ${claimed.slice(0, 12)}… registered on NFT ${nft} (${did})`);
 }
 
-async function checkOrder(
-  receipt: ReceiptPayload,
-  chainFor: ChainAccess,
-  expected: NonNullable<CheckReceiptInput['expected']>,
-): Promise<ReceiptCheckOutcome> {
+async function checkOrder(receipt: ReceiptPayload, chainFor: ChainAccess, identity: MarketplaceIdentity): Promise<ReceiptCheckOutcome> {
   const fail = (detail: string) => outcome('order', false, detail);
   const { tx_hash: txHash, chain_id: chainId } = receipt.order;
   const datatoken = receipt.model.datatoken;
   if (!txHash || chainId === null) return fail('the receipt names no Ocean order (the job ran without a chain)');
   if (!datatoken) return fail('the receipt names no datatoken to check its order against');
-  if (!expected.consumer) return fail('not checked: no expected consumer (pin one, or read ocean.consumer_address of the tree head)');
+  const consumer = identity.consumer;
+  if (!consumer) return fail("not checked: no expected consumer (pin one with --consumer or --marketplace, or read the marketplace's /.well-known document)");
   const chain = await chainFor(chainId, 'order');
   if ('error' in chain) return fail(chain.error);
-  // No validity window (nowSeconds 0): the worker checked it when the job ran; a receipt is
-  // verified long after its order's service timeout.
-  const validation = await validateOrder(chain.provider, {
-    txHash,
-    datatokenAddress: datatoken,
-    expectedConsumer: expected.consumer,
-    serviceIndex: 0,
-    providerAddress: expected.provider ?? ZeroAddress,
-    validitySeconds: 0,
-    nowSeconds: 0,
-  });
-  if (validation.ok) {
-    const { order } = validation;
-    return outcome('order', true, `${order.kind === 'reuse' ? 'reused order' : 'order'} ${txHash} in block ${order.blockNumber}, consumer ${order.consumer}`);
-  }
-  // Every other condition is checked before the fee's payee, so this one means "all else held".
-  if (validation.reason === 'wrong_provider' && !expected.provider) {
-    return outcome('order', true, `order ${txHash} on datatoken ${datatoken} by ${expected.consumer} (provider fee payee not checked)`);
-  }
-  return fail(`${validation.reason}: ${validation.detail}`);
+  const checked = await checkOrderOnChain(chain.rpc, { txHash, datatoken, consumer, provider: identity.provider ?? undefined });
+  if (!checked.ok) return fail(`${checked.reason}: ${checked.detail}`);
+  const { order } = checked;
+  const payee = identity.provider ? '' : ' (provider fee payee not checked)';
+  return outcome('order', true, `${order.kind === 'reuse' ? 'reused order' : 'order'} ${txHash} in block ${order.blockNumber}, consumer ${order.consumer}${payee}`);
 }
 
-async function checkInclusion(input: CheckReceiptInput, receipt: ReceiptPayload, chainFor: ChainAccess): Promise<ReceiptCheckOutcome> {
+async function checkInclusion(
+  input: CheckReceiptInput,
+  receipt: ReceiptPayload,
+  chainFor: ChainAccess,
+  identity: MarketplaceIdentity,
+): Promise<ReceiptCheckOutcome> {
   const fail = (detail: string) => outcome('inclusion', false, detail);
   const head = input.anchoredHead;
   const index = receipt.log_index;
@@ -192,10 +182,18 @@ async function checkInclusion(input: CheckReceiptInput, receipt: ReceiptPayload,
   const signature = await verifyTreeHead(head, input.jwks);
   if (!signature.ok) return fail(`anchored tree head: ${signature.detail}`);
   if (!head.anchor) return fail(`tree head ${head.tree_size} names no anchor transaction`);
+  if (identity.chainId != null && head.anchor.chain_id !== identity.chainId) {
+    return fail(`the anchor is on chain ${head.anchor.chain_id}, the marketplace anchors on chain ${identity.chainId}`);
+  }
   const chain = await chainFor(head.anchor.chain_id, 'anchor');
   if ('error' in chain) return fail(chain.error);
-  const anchored = await readAnchorTx(chain.provider, head.anchor.tx_hash);
-  if (!anchored) return fail(`transaction ${head.anchor.tx_hash} anchors no tree head`);
+  const { logNft, anchorer } = identity;
+  if (!logNft || !anchorer) {
+    const missing = [!logNft && 'log NFT', !anchorer && 'anchoring address'].filter(Boolean).join(' and ');
+    return fail(`not checked: no ${missing} of the marketplace to check the anchor against (pin them with --marketplace, --log-nft, --anchorer)`);
+  }
+  const anchored = await readPinnedAnchor(chain.rpc, head.anchor.tx_hash, { logNft, anchorer });
+  if (!anchored.ok) return fail(anchored.detail);
   if (anchored.treeSize !== head.tree_size || !same(anchored.rootHash, head.root_hash)) {
     return fail(
       `the chain anchors size ${anchored.treeSize} root ${anchored.rootHash}, the gateway's head says size ${head.tree_size} root ${head.root_hash}`,
@@ -215,6 +213,6 @@ async function checkInclusion(input: CheckReceiptInput, receipt: ReceiptPayload,
   return outcome(
     'inclusion',
     true,
-    `log entry ${index} of ${head.tree_size}; root anchored by ${head.anchor.tx_hash} (block ${anchored.blockNumber}, NFT ${anchored.nftAddress})`,
+    `log entry ${index} of ${head.tree_size}; root anchored by ${head.anchor.tx_hash} (block ${anchored.blockNumber}, NFT ${anchored.nftAddress}, sent by ${anchorer})`,
   );
 }

@@ -1,0 +1,45 @@
+// The few Ocean contract functions and events the verifier reads, as human-readable ABI (the
+// compiled artifacts stay on the gateway), and the ERC725 keys the marketplace writes.
+import { AbiCoder, getAddress, Interface, keccak256, type LogDescription, toUtf8Bytes } from 'ethers';
+import type { RpcLog } from './json-rpc.js';
+import { sha256Hex } from './sha256.js';
+
+export const ERC20_ABI = new Interface([
+  'function getERC721Address() view returns (address)',
+  'event OrderStarted(address indexed consumer, address payer, uint256 amount, uint256 serviceIndex, uint256 timestamp, address indexed publishMarketAddress, uint256 blockNumber)',
+  'event OrderReused(bytes32 orderTxId, address caller, uint256 timestamp, uint256 number)',
+  'event ProviderFee(address indexed providerFeeAddress, address indexed providerFeeToken, uint256 providerFeeAmount, bytes providerData, uint8 v, bytes32 r, bytes32 s, uint256 validUntil)',
+]);
+
+export const ERC721_ABI = new Interface([
+  'function getData(bytes32 _key) view returns (bytes _value)',
+  'function isDeployed(address datatoken) view returns (bool)',
+  'event DataChanged(bytes32 indexed key, bytes value)',
+]);
+
+/** ERC725 key of the log NFT's latest anchored (tree size, root). */
+export const LOG_HEAD_KEY = keccak256(toUtf8Bytes('posthuman.log.tree_head'));
+/** ERC725 key of a model NFT's weights sha256. */
+export const WEIGHTS_SHA256_KEY = keccak256(toUtf8Bytes('posthuman.weights_sha256'));
+
+/** The (tree size, root hex without 0x) an anchor writes under LOG_HEAD_KEY. */
+export function decodeHead(value: string): { treeSize: number; rootHash: string } {
+  const [size, root] = AbiCoder.defaultAbiCoder().decode(['uint256', 'bytes32'], value);
+  return { treeSize: Number(size), rootHash: (root as string).slice(2) };
+}
+
+/** The event `log` encodes under `iface`, or null (another contract's event with the same topic but another layout). */
+export function parseLog(iface: Interface, log: RpcLog): LogDescription | null {
+  try {
+    return iface.parseLog({ topics: log.topics, data: log.data });
+  } catch {
+    return null;
+  }
+}
+
+/** `did:op:` + sha256(checksummed NFT address + decimal chain id), as ocean.js generateDid. */
+export async function generateDid(nftAddress: string, chainId: number): Promise<string> {
+  return `did:op:${await sha256Hex(getAddress(nftAddress) + chainId.toString(10))}`;
+}
+
+export const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();

@@ -107,7 +107,7 @@ describe('gateway process', () => {
   it('embedded default: PGlite in the data dir, operator token generated and printed once', async () => {
     const dataDir = tempDir();
     const first = startEntry('src/server.ts', { PORT: '0', CHAIN_PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
-    const [, rpcUrl] = await first.waitFor(/CHAIN_RPC_URL=(http:\/\/\S+) \(embedded, chain id 8996\); 1 model/);
+    const [, rpcUrl] = await first.waitFor(/CHAIN_RPC_URL=(http:\/\/\S+) \(embedded, chain id 8996\); 1 model/, 120_000);
     const [, url] = await first.waitFor(/listening on (http:\/\/\S+)/);
     const [, printed] = await first.waitFor(/operator token \(generated[^\n]*\n\s+(\S+)/);
     expect(readFileSync(join(dataDir, 'operator-token'), 'utf8').trim()).toBe(printed);
@@ -152,7 +152,7 @@ describe('gateway process', () => {
     expect(await first.exited()).toBe(0);
 
     const second = startEntry('src/server.ts', { PORT: '0', CHAIN_PORT: '0', POSTHUMAN_DATA_DIR: dataDir });
-    const [, url2] = await second.waitFor(/listening on (http:\/\/\S+)/);
+    const [, url2] = await second.waitFor(/listening on (http:\/\/\S+)/, 120_000);
     // The chain is replayed from the data dir: the model is still an asset on it.
     await second.waitFor(/chain id 8996\); 1 model\(s\) published/);
     expect(second.output()).not.toContain(printed);
@@ -160,5 +160,5 @@ describe('gateway process', () => {
     expect(again.status).toBe(200);
     second.child.kill('SIGINT');
     expect(await second.exited()).toBe(0);
-  });
+  }, 300_000);
 });

@@ -44,8 +44,9 @@ COPY package.json package-lock.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
-RUN mkdir -p /data /app/models /app/.posthuman \
- && chown node:node /data /app/models /app/.posthuman
+# /data/weights and /chain-public exist here so the volumes compose mounts there start owned by `node`.
+RUN mkdir -p /data/weights /chain-public /app/models /app/.posthuman \
+ && chown node:node /data /data/weights /chain-public /app/models /app/.posthuman
 USER node
 EXPOSE 8080
 # slim has no curl: Node's own fetch asks the gateway whether it is alive.

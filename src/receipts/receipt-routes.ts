@@ -160,8 +160,8 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: 'Rotate the gateway signing key',
         description:
-          'Generates a new Ed25519 key with a new kid for receipts and tree heads signed by this process from now on ' +
-          '(workers pick it up when they restart). Every earlier key stays in /.well-known/jwks.json, so receipts ' +
+          'Generates a new Ed25519 key with a new kid for receipts and tree heads signed from now on, by every gateway ' +
+          'replica (each reads the active key before it issues). Every earlier key stays in /.well-known/jwks.json, so receipts ' +
           'signed before stay verifiable. One rotation runs at a time: another one meanwhile answers 409 ' +
           '`rotation_in_progress`.',
         security: [{ operatorToken: [] }],

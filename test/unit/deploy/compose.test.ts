@@ -119,20 +119,44 @@ describe('services', () => {
     expect(service('worker').container_name).toBeUndefined();
   });
 
-  it('points the app at the compose Postgres and Redis and a shared /data volume', () => {
-    const dataVolumes = new Set<string>();
+  it('points the app at the compose Postgres and Redis', () => {
     for (const name of appServices) {
       const env = environmentOf(service(name));
       expect(env.get('DATABASE_URL'), name).toMatch(/^postgres:\/\/[^@]+@postgres:5432\//);
       expect(env.get('REDIS_URL'), name).toBe('redis://redis:6379');
       expect(env.get('POSTHUMAN_DATA_DIR'), name).toBe('/data');
-      const volumes = (service(name).volumes ?? []) as string[];
-      const data = volumes.find((v) => String(v).endsWith(':/data'));
-      expect(data, name).toBeDefined();
-      dataVolumes.add(String(data).split(':')[0]);
     }
-    expect(dataVolumes.size).toBe(1);
-    expect(Object.keys(config.volumes ?? {})).toContain([...dataVolumes][0]);
+  });
+
+  const mounts = (name: string) =>
+    ((service(name).volumes ?? []) as string[]).map((v) => {
+      const [source, target, mode] = String(v).split(':');
+      return { source, target, readOnly: mode === 'ro' };
+    });
+
+  it("gives the gateway its own /data (signing keys, wallet keys), mounted by no worker", () => {
+    const gatewayData = mounts('gateway').find((m) => m.target === '/data');
+    expect(gatewayData?.readOnly).toBe(false);
+    expect(Object.keys(config.volumes ?? {})).toContain(gatewayData?.source);
+    // Only the dev chain, which mints the gateway's wallets, writes there too.
+    for (const name of Object.keys(services).filter((n) => n !== 'gateway' && n !== 'chain')) {
+      expect(mounts(name).map((m) => m.source), name).not.toContain(gatewayData?.source);
+    }
+    expect(mounts('worker').some((m) => m.target === '/data' || m.target === '/data/keys')).toBe(false);
+    expect(environmentOf(service('worker')).has('POSTHUMAN_OPERATOR_TOKEN')).toBe(false);
+  });
+
+  it('mounts the weights read-only in workers, where the gateway writes them, and the chain facts without a key', () => {
+    const gatewayWeights = mounts('gateway').find((m) => m.target === '/data/weights');
+    expect(gatewayWeights?.readOnly).toBe(false);
+    const workerMounts = mounts('worker');
+    expect(workerMounts).toContainEqual({ source: gatewayWeights?.source, target: '/data/weights', readOnly: true });
+    // Every volume a worker mounts is read-only to it: nothing it writes is shared.
+    for (const m of workerMounts) expect(m.readOnly, m.source).toBe(true);
+    const publicFile = environmentOf(service('worker')).get('CHAIN_PUBLIC_FILE');
+    expect(publicFile).toMatch(/ocean-public\.json$/);
+    const chainPublic = mounts('chain').find((m) => publicFile?.startsWith(`${m.target}/`));
+    expect(workerMounts).toContainEqual({ source: chainPublic?.source, target: chainPublic?.target, readOnly: true });
   });
 
   it('declares every named volume a service mounts', () => {
@@ -183,8 +207,9 @@ describe('secrets', () => {
   it('no service sets a literal POSTHUMAN_OPERATOR_TOKEN or POSTGRES_PASSWORD', () => {
     expect(secretProblems(raw, 'POSTHUMAN_OPERATOR_TOKEN')).toEqual([]);
     expect(secretProblems(raw, 'POSTGRES_PASSWORD')).toEqual([]);
+    // Only the gateway holds the operator token.
     for (const name of appServices) {
-      expect(environmentOf(service(name)).has('POSTHUMAN_OPERATOR_TOKEN'), name).toBe(true);
+      expect(environmentOf(service(name)).has('POSTHUMAN_OPERATOR_TOKEN'), name).toBe(name === 'gateway');
     }
   });
 

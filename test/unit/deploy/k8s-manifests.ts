@@ -30,6 +30,13 @@ export interface Container {
     allowPrivilegeEscalation?: boolean;
     capabilities?: { drop?: string[]; add?: string[] };
   };
+  volumeMounts?: VolumeMount[];
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
 }
 
 export interface PodSpec {
@@ -38,7 +45,7 @@ export interface PodSpec {
   initContainers?: Container[];
   nodeSelector?: Record<string, string>;
   tolerations?: Array<{ key?: string; operator?: string; effect?: string }>;
-  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>;
+  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean }; emptyDir?: object }>;
   restartPolicy?: string;
   hostNetwork?: boolean;
   hostPID?: boolean;

@@ -261,9 +261,9 @@ describe('configuration and secrets', () => {
   });
 
   it('the Secret template names every secret the app reads, as placeholders that cannot pass for real', () => {
-    const template = named('Secret', 'posthuman-secrets');
+    const template = named('Secret', 'posthuman-gateway-secrets');
     const values = { ...template.data, ...template.stringData } as Record<string, string>;
-    for (const key of ['DATABASE_URL', 'REDIS_URL', 'POSTHUMAN_OPERATOR_TOKEN']) {
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'POSTHUMAN_OPERATOR_TOKEN', 'OCEAN_CONSUMER_KEY', 'OCEAN_PROVIDER_KEY']) {
       expect(Object.keys(values), key).toContain(key);
       // The app would fall back to embedded storage on an empty URL; a placeholder fails at boot.
       expect(values[key], key).not.toBe('');
@@ -278,6 +278,63 @@ describe('configuration and secrets', () => {
     for (const key of Object.keys(data)) expect(key).not.toMatch(/TOKEN|PASSWORD|SECRET|KEY|DATABASE_URL|REDIS_URL/);
     expect(data.HOST).toBe('0.0.0.0');
     expect(data.POSTHUMAN_DATA_DIR).toBe('/data');
+  });
+});
+
+describe('each role holds only its own secrets', () => {
+  const workers = ['posthuman-worker', 'posthuman-worker-gpu'].map((name) => named('Deployment', name));
+  const gateway = named('Deployment', 'posthuman-gateway');
+  const claimsOf = (o: K8sObject) =>
+    new Map((podSpecOf(o)?.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => [v.name, v.persistentVolumeClaim!]));
+  const secretsOf = (o: K8sObject) => [
+    ...(mainContainer(o).envFrom ?? []).flatMap((f) => (f.secretRef ? [f.secretRef.name] : [])),
+    ...(mainContainer(o).env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name] : [])),
+  ];
+
+  it('workers get their own Secret, without the operator token or any wallet or signing key', () => {
+    const workerSecret = named('Secret', 'posthuman-worker-secrets');
+    const keys = Object.keys({ ...workerSecret.data, ...workerSecret.stringData });
+    expect(keys).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL']));
+    for (const key of keys) expect(key).not.toMatch(/TOKEN|_KEY$|PRIVATE|SIGNING/);
+    for (const w of workers) expect(secretsOf(w), w.metadata?.name).toEqual(['posthuman-worker-secrets']);
+    expect(secretsOf(gateway)).toEqual(['posthuman-gateway-secrets']);
+    // The migrate Job reads only the database URL.
+    const migrate = named('Job', 'posthuman-migrate');
+    expect(mainContainer(migrate).envFrom?.some((f) => f.secretRef)).toBe(false);
+    expect(secretsOf(migrate)).toEqual(['posthuman-gateway-secrets']);
+    expect(mainContainer(migrate).env?.map((e) => e.name)).toEqual(['DATABASE_URL']);
+  });
+
+  it("no worker mounts the gateway's key volume; the gateway mounts it at its keys dir", () => {
+    const gatewayClaims = [...claimsOf(gateway).values()].map((c) => c.claimName);
+    expect(gatewayClaims).toContain('posthuman-gateway-keys');
+    const keysVolume = [...claimsOf(gateway)].find(([, c]) => c.claimName === 'posthuman-gateway-keys')?.[0];
+    expect(mainContainer(gateway).volumeMounts?.find((v) => v.name === keysVolume)?.mountPath).toBe('/data/keys');
+    for (const w of workers) {
+      const claims = [...claimsOf(w).values()].map((c) => c.claimName);
+      expect(claims, w.metadata?.name).not.toContain('posthuman-gateway-keys');
+      // Nothing the gateway mounts writable is mounted by a worker, but the weights (read-only).
+      for (const claim of claims) expect(claim, w.metadata?.name).toBe('posthuman-weights');
+    }
+  });
+
+  it('the weights store is read-only for workers, at the path the gateway writes it', () => {
+    const gatewayWeights = [...claimsOf(gateway)].find(([, c]) => c.claimName === 'posthuman-weights')?.[0];
+    expect(mainContainer(gateway).volumeMounts?.find((v) => v.name === gatewayWeights)?.mountPath).toBe('/data/weights');
+    for (const w of workers) {
+      const [name, claim] = [...claimsOf(w)].find(([, c]) => c.claimName === 'posthuman-weights') ?? [];
+      expect(claim?.readOnly, w.metadata?.name).toBe(true);
+      const mount = mainContainer(w).volumeMounts?.find((v) => v.name === name);
+      expect(mount, w.metadata?.name).toMatchObject({ mountPath: '/data/weights', readOnly: true });
+      // The worker's own /data (its attestation key) is its pod's alone.
+      const data = mainContainer(w).volumeMounts?.find((v) => v.mountPath === '/data');
+      expect(podSpecOf(w)?.volumes?.find((v) => v.name === data?.name)?.emptyDir, w.metadata?.name).toBeDefined();
+    }
+  });
+
+  it('workers get the public chain facts, never a wallet key, from the ConfigMap', () => {
+    const data = named('ConfigMap', 'posthuman-config').data ?? {};
+    expect(Object.keys(data)).toEqual(expect.arrayContaining(['CHAIN_CONSUMER_ADDRESS', 'CHAIN_PROVIDER_ADDRESS']));
   });
 });
 

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { AppError, notFound } from '../errors/app-error.js';
 import { listAccountEntries } from '../credits/ledger-history.js';
 import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, Page, PageQuery, SignedMicroCredits, Uuid } from '../http/schemas.js';
-import { keyPrincipal } from '../plugins/auth.js';
+import { keyPrincipal } from './principal.js';
 import { AccountSchema, ApiKeySchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
 import { readAccountView } from './account-view-reader.js';
 import { childKeyLimits } from './child-key-limits.js';

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { AppError, notFound } from '../errors/app-error.js';
 import { requestFingerprint } from '../http/idempotency.js';
 import { BODY_ERRORS, errorResponses, IdParams, IdempotencyHeaders, KEY_AUTH_ERRORS, Page, PageQuery } from '../http/schemas.js';
-import { keyPrincipal } from '../plugins/auth.js';
+import { keyPrincipal } from '../accounts/principal.js';
 import { EvaluateBody, InferBody, MAX_TEXT_CHARS } from './job-requests.js';
 import type { Submission } from './job-service.js';
 import { FINAL_STATUSES, type JobRow } from './job-repository.js';

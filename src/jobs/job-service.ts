@@ -8,7 +8,7 @@ import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { createModelRepository, type ModelRow } from '../models/model-repository.js';
-import type { KeyPrincipal } from '../plugins/auth.js';
+import type { KeyPrincipal } from '../accounts/principal.js';
 import type { JobEvents } from './job-events.js';
 import { jobCost } from './job-pricing.js';
 import type { JobQueue } from './job-queue.js';

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { notFound } from '../errors/app-error.js';
 import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS, MicroCreditsOut, OPERATOR_AUTH_ERRORS } from '../http/schemas.js';
-import { keyPrincipal } from '../plugins/auth.js';
+import { keyPrincipal } from '../accounts/principal.js';
 import { publishModelFolder, unpackModelArchive } from './model-publishing.js';
 import type { ModelRow } from './model-repository.js';
 

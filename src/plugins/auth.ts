@@ -3,20 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { apiKeyMatches, parseApiKey, secretsEqual } from '../accounts/api-key-secret.js';
 import type { Scope } from '../accounts/scopes.js';
+import type { AuthMode, Principal } from '../accounts/principal.js';
 import { AppError } from '../errors/app-error.js';
-
-export type Principal =
-  | { kind: 'operator' }
-  | {
-      kind: 'key';
-      accountId: string;
-      keyId: string;
-      scopes: Scope[];
-      spendCap: bigint | null;
-    };
-
-/** `key-optional`: anonymous is allowed; a request that sends a key is authenticated as with `key`. */
-export type AuthMode = 'none' | 'operator' | 'key' | 'key-optional';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -26,15 +14,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
-}
-
-export type KeyPrincipal = Extract<Principal, { kind: 'key' }>;
-
-/** The API-key principal of an authenticated request (routes with `auth: 'key'`). */
-export function keyPrincipal(request: FastifyRequest): KeyPrincipal {
-  const p = request.principal;
-  if (p?.kind !== 'key') throw new AppError('unauthorized', 'an API key is required');
-  return p;
 }
 
 const RATE_WINDOW_MS = 60_000;

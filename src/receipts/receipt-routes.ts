@@ -1,15 +1,13 @@
 // Receipts and the transparency log over HTTP: JWKS, a receipt, signed tree heads, proofs, anchoring.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, eq } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../errors/app-error.js';
 import { errorResponses, KEY_AUTH_ERRORS, OPERATOR_AUTH_ERRORS, Uuid } from '../http/schemas.js';
-import { jobs } from '../jobs/jobs-schema.js';
-import { keyPrincipal } from '../plugins/auth.js';
+import { keyPrincipal } from '../accounts/principal.js';
 import { clientRateLimit } from '../rate-limit/client-rate-limit.js';
 import { ConsistencyProof, InclusionProof, JwksSchema, SignedTreeHead } from './log-types.js';
 import { decodeReceipt } from './receipt-signer.js';
-import { receipts } from './receipts-schema.js';
+import { createReceiptRepository } from './receipt-repository.js';
 
 /** Operator actions take no body; an empty one (or `{}`) is fine. */
 // Declared, so a stray body is refused rather than ignored: send none, `null` or `{}`.
@@ -81,11 +79,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { accountId } = keyPrincipal(request);
-      const [row] = await app.db
-        .select({ receiptId: receipts.receiptId, jobId: receipts.jobId, logIndex: receipts.logIndex, jws: receipts.jws })
-        .from(receipts)
-        .innerJoin(jobs, eq(jobs.id, receipts.jobId))
-        .where(and(eq(receipts.receiptId, request.params.id), eq(jobs.accountId, accountId)));
+      const row = await createReceiptRepository(app.db).findForAccount(request.params.id, accountId);
       if (!row) throw notFound('receipt');
       return receiptView(row);
     },

@@ -231,7 +231,10 @@ export class SoakCluster {
     const deadline = Date.now() + 30_000;
     while (!(await canConnect(this.redisPort))) {
       if (child.exitCode !== null) throw new Error(`redis-server exited at start:\n${out}`);
-      if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${this.redisPort} within 30 s:\n${out}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL'); // never leave a half-started process behind
+        throw new Error(`redis-server did not listen on ${this.redisPort} within 30 s:\n${out}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     return managed;

@@ -161,9 +161,12 @@ export async function jobsByKindAndStatus(db: Queryable): Promise<JobStatusCount
 }
 
 /** Jobs still queued or running: the drain polls this down to zero. */
+/** Jobs not final yet, plus succeeded jobs whose receipt still waits in the gateway's outbox. */
 export async function unfinishedJobs(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE status IN ('queued', 'running')");
-  return rows[0].n;
+  const { rows } = await db.query<{ n: number }>(
+    "SELECT (SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')) + (SELECT count(*) FROM receipt_outbox) AS n",
+  );
+  return Number(rows[0].n);
 }
 
 export const invariantsPass = (results: InvariantResult[]) => results.every((r) => r.violations === 0);

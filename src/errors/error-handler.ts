@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from './app-error.js';
+import { infraOutageProblem } from '../db/infra-errors.js';
 import { chainOutageProblem } from '../ocean/chain-outage.js';
 import { ERROR_CATALOG, type ErrorCode, problemType } from './error-catalog.js';
 
@@ -67,7 +68,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
 export default fp(
   async function errorHandler(app: FastifyInstance) {
     app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
-      const error = err instanceof AppError ? err : (chainOutageProblem(err) ?? fromFastifyError(err as FastifyError));
+      const error = err instanceof AppError ? err : (chainOutageProblem(err) ?? infraOutageProblem(err) ?? fromFastifyError(err as FastifyError));
       if (error.status >= 500) request.log.error({ err: err instanceof AppError ? (err.cause ?? err) : err }, 'request failed');
       return sendProblem(request, reply, error);
     });

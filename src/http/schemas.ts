@@ -32,10 +32,14 @@ const STATUS_TEXT: Record<number, string> = {
 
 export type ErrorStatus = keyof typeof STATUS_TEXT & number;
 
-/** The error part of a route's response map; every route spreads it. */
+/**
+ * The error part of a route's response map; every route spreads it. 400, 500 and 503 are always
+ * there: any request can be malformed, and any can meet a database, queue or chain outage (503
+ * with Retry-After).
+ */
 export function errorResponses(statuses: number[]): Record<number, unknown> {
   const out: Record<number, unknown> = {};
-  for (const status of new Set([...statuses, 400, 500])) {
+  for (const status of new Set([...statuses, 400, 500, 503])) {
     out[status] = {
       description: STATUS_TEXT[status] ?? 'Error',
       content: { 'application/problem+json': { schema: Type.Ref('Problem') } },

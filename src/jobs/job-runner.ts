@@ -2,6 +2,7 @@
 // one transaction, with what must follow it: the receipt outbox row (the gateway signs the receipt
 // from there) and a sampled audit. A retried or re-delivered job settles its hold once.
 import { publicJobError } from './job-errors.js';
+import { isTransientInfraError } from '../db/infra-errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger } from '../credits/credit-ledger.js';
@@ -74,22 +75,7 @@ export class UnknownJobError extends Error {
   }
 }
 
-const TRANSIENT_PG_CODES = /^(08|57P0[1-3]|53300|40001|40P01)/;
-const TRANSIENT_MESSAGES =
-  /Connection terminated|connection (?:is )?(?:closed|ended)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|timeout exceeded when trying to connect|Client has encountered a connection error|Stream isn't writeable|MaxRetriesPerRequest/i;
-
-/**
- * Infrastructure faults (a Postgres connection terminated, Redis away): never the job's fault, so
- * never a reason to fail it, even on its last attempt; the queue and the watchdog run it again.
- */
-export function isTransientInfraError(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && TRANSIENT_PG_CODES.test(code)) return true;
-    if (e instanceof Error && TRANSIENT_MESSAGES.test(e.message)) return true;
-  }
-  return false;
-}
+export { isTransientInfraError } from '../db/infra-errors.js';
 
 /** Runtime errors that a retry cannot fix (bad weights, bad parameters): fail at once. */
 const isPermanent = (err: unknown) =>

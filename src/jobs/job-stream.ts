@@ -27,6 +27,9 @@ export async function streamJob(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     'x-request-id': String(reply.request.id),
+    // A client whose connection drops mid-stream can still find its job (and resume with /events).
+    'x-job-id': jobId,
+    'content-location': `/v1/jobs/${jobId}`,
   });
   // Headers go out now, not with the first event: the client knows at once the stream is open.
   raw.flushHeaders();

@@ -102,6 +102,9 @@ describe('POST /v1/infer', () => {
     const done = events.at(-1)!;
     expect(done.event).toBe('done');
     expect(done.data).toMatchObject({ status: 'succeeded', usage: { output_tokens: 8 } });
+    // The job is named before any event, so a client cut off mid-stream can find it again.
+    expect(res.headers['x-job-id']).toBe(done.data.id);
+    expect(res.headers['content-location']).toBe(`/v1/jobs/${done.data.id}`);
     expect(done.data.cost).toBeGreaterThan(0);
     const tokens = events.filter((e) => e.event === 'token');
     expect(tokens.map((e) => e.data.index)).toEqual(tokens.map((_, i) => i));

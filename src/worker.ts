@@ -4,15 +4,11 @@ import pino from 'pino';
 import { prettyDestination, usePrettyLogs } from './logging/log-output.js';
 import { onShutdown } from './process/graceful-shutdown.js';
 import { ConfigError, loadConfig } from './config/config.js';
-import { createLedger } from './credits/credit-ledger.js';
 import { openDatabase } from './db/database.js';
-import { startConsumers } from './jobs/job-consumers.js';
-import { createRedisJobEvents } from './jobs/job-events.js';
-import { createBullmqQueue } from './jobs/job-queue.js';
 import { isTransientInfraError } from './jobs/job-runner.js';
 import { connectRedis } from './redis/connect-redis.js';
 import { setUpWorkerChain } from './ocean/chain-setup.js';
-import { createJobOrderChecker } from './ocean/job-order-check.js';
+import { createServices } from './services/create-services.js';
 import {
   assertSameDeployment,
   DeploymentMismatchError,
@@ -47,27 +43,12 @@ async function main() {
     onWait: () => log.warn({ redis: redisName }, 'waiting for the gateway to publish its database identity'),
   });
   await database.migrate();
-  const queue = createBullmqQueue(redis, config.redisPrefix);
-  const events = createRedisJobEvents(redis, config.redisPrefix);
   // Public facts only (addresses): a worker holds no wallet key.
   const chain = await setUpWorkerChain(config);
-  const orders = chain ? createJobOrderChecker(chain) : null;
   if (!chain) log.warn('CHAIN=off: jobs run WITHOUT Ocean orders (development only)');
-  const consumers = await startConsumers({
-    config,
-    db: database.db,
-    ledger: createLedger({ db: database.db }),
-    events,
-    queue,
-    memoryQueue: null,
-    log,
-    orders,
-  });
+  const services = await createServices('worker', { config, db: database.db, redis, log, publicChain: chain });
   const shutdown = async () => {
-    await consumers.close();
-    orders?.close();
-    await queue.close();
-    await events.close();
+    await services.close();
     await redis.quit().catch(() => {});
     await database.close();
   };

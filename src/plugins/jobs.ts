@@ -2,16 +2,14 @@
 // runs in this process (the embedded default).
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { startConsumers } from '../jobs/job-consumers.js';
-import { createMemoryJobEvents, createRedisJobEvents, type JobEvents } from '../jobs/job-events.js';
-import { createBullmqQueue, createMemoryQueue, type JobQueue } from '../jobs/job-queue.js';
 import { createJobService, type JobService } from '../jobs/job-service.js';
 import { createModelRepository, type ModelRepository } from '../models/model-repository.js';
 import { getGpt2Tokenizer } from '../runtime/gpt2-tokenizer.js';
 import type { ChainSetup } from '../ocean/chain-setup.js';
-import { createGatewayOcean, type GatewayOcean } from '../ocean/gateway-ocean.js';
-import { createJobOrderChecker } from '../ocean/job-order-check.js';
-import { publicChainConfig } from '../ocean/chain-config.js';
+import type { GatewayOcean } from '../ocean/gateway-ocean.js';
+import type { JobEvents } from '../jobs/job-events.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import { createServices } from '../services/create-services.js';
 import { Gauge } from 'prom-client';
 import { countLiveWorkers, isWorkerAlive } from '../jobs/worker-heartbeat.js';
 import { publishDeploymentIdentity, readDeploymentIdentity } from '../ops/deployment-identity.js';
@@ -36,12 +34,10 @@ export interface JobsOptions {
 export default fp(
   async function jobs(app: FastifyInstance, opts: JobsOptions) {
     const { config, redis } = app;
-    const onError = (err: unknown) => app.log.error({ err }, 'job handler error');
-    const memoryQueue = redis ? null : createMemoryQueue(config.worker.concurrency, onError);
-    const queue = redis ? createBullmqQueue(redis, config.redisPrefix) : memoryQueue!;
-    const events = redis ? createRedisJobEvents(redis, config.redisPrefix) : createMemoryJobEvents();
     const tokenizer = getGpt2Tokenizer();
-    const ocean = opts.chain ? createGatewayOcean(opts.chain.config, { poolSize: config.chain.orderPoolSize, log: app.log }) : null;
+    // The same wiring a worker process uses; here the consumers run only in the embedded default.
+    const services = await createServices('gateway', { config, db: app.db, redis, log: app.log, ledger: app.ledger, chain: opts.chain });
+    const { queue, events, ocean } = services;
     app.decorate('ocean', ocean);
     // Separate workers: they find this deployment's database identity here, and heartbeat back.
     const liveWorkers = redis && !config.worker.inProcess ? () => countLiveWorkers(redis, config.redisPrefix) : null;
@@ -92,10 +88,6 @@ export default fp(
       }),
     );
 
-    const orderChecker = opts.chain && config.worker.inProcess ? createJobOrderChecker(publicChainConfig(opts.chain.config)) : null;
-    const consumers = config.worker.inProcess
-      ? await startConsumers({ config, db: app.db, ledger: app.ledger, events, queue, memoryQueue, log: app.log, orders: orderChecker })
-      : null;
     // Jobs committed but not yet ordered (a crash between commit and order) are ordered here.
     const dispatcher = ocean
       ? setInterval(() => {
@@ -105,11 +97,7 @@ export default fp(
 
     app.addHook('onClose', async () => {
       if (dispatcher) clearInterval(dispatcher);
-      await consumers?.close();
-      orderChecker?.close();
-      await ocean?.close();
-      await queue.close();
-      await events.close();
+      await services.close();
     });
   },
   { name: 'jobs', dependencies: ['services', 'metrics'] },

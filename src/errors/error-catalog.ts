@@ -36,6 +36,18 @@ export const ERROR_CATALOG = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 
+/**
+ * Whether the same request may succeed later unchanged: rate limits, timeouts and outages (a
+ * dependency down, no worker, the chain unreachable). Everything else needs a different request.
+ * Domain failures map onto these codes: chain (src/ocean/chain-outage.ts), database and queue
+ * (src/db/infra-errors.ts), jobs (src/jobs/job-errors.ts, shown inside a job), ledger
+ * (`insufficient_credit`, `spend_cap_exceeded`), runtime (`model_rejected`).
+ */
+export function isRetryable(code: ErrorCode): boolean {
+  const status: number = ERROR_CATALOG[code].status;
+  return status === 408 || status === 429 || status === 503;
+}
+
 export function problemType(code: ErrorCode): string {
   return `https://posthuman.dev/problems/${code.replaceAll('_', '-')}`;
 }

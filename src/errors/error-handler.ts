@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { AppError } from './app-error.js';
 import { infraOutageProblem } from '../db/infra-errors.js';
 import { chainOutageProblem } from '../ocean/chain-outage.js';
-import { ERROR_CATALOG, type ErrorCode, problemType } from './error-catalog.js';
+import { ERROR_CATALOG, type ErrorCode, isRetryable, problemType } from './error-catalog.js';
 
 function validationField(err: FastifyError): string | undefined {
   const first = err.validation?.[0];
@@ -55,6 +55,7 @@ export function problemBody(error: AppError, requestId: string) {
     status: error.status,
     detail: internal ? 'an unexpected error occurred; quote the requestId when reporting it' : error.message,
     code: error.code,
+    retryable: isRetryable(error.code),
     requestId,
     ...(error.field ? { field: error.field } : {}),
   };

@@ -10,7 +10,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { sql } from 'drizzle-orm';
 import { ledgerBooks, ledgerTransactions } from '../credits/ledger-schema.js';
 import { audits } from '../audits/audits-schema.js';
-import { problemType } from '../errors/error-catalog.js';
+import { AppError } from '../errors/app-error.js';
+import { problemBody } from '../errors/error-handler.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -123,16 +124,7 @@ function createMetricsServer(registry: Registry, onError: (err: unknown) => void
     if (req.method !== 'GET' || path !== '/metrics') {
       const status = 404;
       res.writeHead(status, { 'content-type': 'application/problem+json' });
-      res.end(
-        JSON.stringify({
-          type: problemType('not_found'),
-          title: 'Not found',
-          status,
-          detail: 'this port serves only GET /metrics',
-          code: 'not_found',
-          requestId: randomUUID(),
-        }),
-      );
+      res.end(JSON.stringify(problemBody(new AppError('not_found', 'this port serves only GET /metrics'), randomUUID())));
       return;
     }
     registry.metrics().then(

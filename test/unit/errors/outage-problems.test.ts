@@ -24,3 +24,14 @@ describe('outage problems', () => {
     expect(chainOutageProblem(wrapped)?.message).not.toContain('127.0.0.1');
   });
 });
+
+describe('problem bodies', () => {
+  it('say whether the same request may succeed later', async () => {
+    const { problemBody } = await import('../../../src/errors/error-handler.js');
+    const { AppError } = await import('../../../src/errors/app-error.js');
+    expect(problemBody(new AppError('chain_unavailable', 'down'), 'r1')).toMatchObject({ status: 503, retryable: true, requestId: 'r1' });
+    expect(problemBody(new AppError('rate_limited', 'slow down'), 'r2').retryable).toBe(true);
+    expect(problemBody(new AppError('validation_failed', 'bad'), 'r3').retryable).toBe(false);
+    expect(problemBody(new AppError('insufficient_credit', 'top up'), 'r4').retryable).toBe(false);
+  });
+});

@@ -2,8 +2,8 @@
 // the chain stopped, then started again from its journal (npx tsx bench/chain-replay.ts [N]).
 import { mkdtempSync } from 'node:fs';
 import { Wallet } from 'ethers';
-import { startEmbeddedOcean } from '../src/ocean/embedded-ocean.ts';
-import { createRpcProvider } from '../src/ocean/chain-config.ts';
+import { startEmbeddedOcean } from '../src/ocean/embedded-ocean.js';
+import { createRpcProvider } from '../src/ocean/chain-config.js';
 const dataDir = mkdtempSync('/tmp/replay-');
 const first = await startEmbeddedOcean({ dataDir, port: 0 });
 const provider = createRpcProvider(first.chain.rpcUrl, first.chain.chainId);

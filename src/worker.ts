@@ -1,5 +1,8 @@
 // Starts a worker process: queue consumers that run transformer jobs; shuts down with grace.
 // A separate worker needs the gateway's Postgres and Redis, and refuses to start on another database.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { prettyDestination, usePrettyLogs } from './logging/log-output.js';
 import { onShutdown } from './process/graceful-shutdown.js';
@@ -47,6 +50,10 @@ async function main() {
   const chain = await setUpWorkerChain(config);
   if (!chain) log.warn('CHAIN=off: jobs run WITHOUT Ocean orders (development only)');
   const services = await createServices('worker', { config, db: database.db, redis, log, publicChain: chain });
+  // Every path this process needs is absolute by now: run from an empty folder, so nothing a model
+  // names by a relative path (onnxruntime resolves external data against the working directory)
+  // can reach the data dir's keys or other owners' weights, whatever the graph checks miss.
+  process.chdir(mkdtempSync(join(tmpdir(), 'posthuman-worker-cwd-')));
   const shutdown = async () => {
     await services.close();
     await redis.quit().catch(() => {});

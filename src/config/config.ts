@@ -197,7 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
       stalledIntervalMs: readInt(env, 'WORKER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
       maxStalledCount: readInt(env, 'WORKER_MAX_STALLED', 3, 0, 100),
       faultStartDelayMs: readInt(env, 'POSTHUMAN_FAULT_START_DELAY_MS', 0, 0, 600_000),
-      faultServeModelDir: env.POSTHUMAN_FAULT_SERVE_MODEL_DIR || undefined,
+      faultServeModelDir: env.POSTHUMAN_FAULT_SERVE_MODEL_DIR ? resolve(env.POSTHUMAN_FAULT_SERVE_MODEL_DIR) : undefined,
       auditFraction: readFraction(env, 'AUDIT_FRACTION', 0),
       heartbeatMs: readInt(env, 'WORKER_HEARTBEAT_MS', 1000, 100, 60_000),
       watchdogIntervalMs: readInt(env, 'WATCHDOG_INTERVAL_MS', 1000, 100, 600_000),

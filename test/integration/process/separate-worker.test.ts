@@ -1,7 +1,7 @@
 // The README's production recipe, command for command: `npm run chain`, the gateway on Postgres and
 // Redis (no in-process worker), and a separate `npm run worker` with its own WORKER_ID.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -49,6 +49,10 @@ it('serves a job through npm run chain + the gateway + a separate worker, as the
   expect(ready).toContain(testDb.url.replace(/^postgres(ql)?:\/\/[^@]*@/, '').split('?')[0]);
   expect(ready).toContain(env.REDIS_PREFIX);
   expect(ready).toContain(rpcUrl);
+  // It runs from an empty folder: no relative path reaches the data dir.
+  const cwd = readlinkSync(`/proc/${worker.child.pid}/cwd`);
+  expect(cwd).not.toBe(process.cwd());
+  expect(readdirSync(cwd)).toEqual([]);
 
   const op = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const post = async (path: string, body: unknown, headers: Record<string, string> = op) => {

@@ -6,7 +6,7 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { join } from 'node:path';
 import { and, asc, desc, eq, inArray, isNull, like, sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
-import { type Db, type DbOrTx, inTransaction } from '../db/database.js';
+import { type Db, type DbOrTx, inTransaction, type Tx } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { signingKeys } from './receipts-schema.js';
 import {
@@ -46,6 +46,21 @@ export interface KeyStoreOptions {
   keysDir?: string;
   /** `worker`: this process may hold worker keys only (a worker never holds the gateway's). Default `gateway`. */
   role?: 'gateway' | 'worker';
+}
+
+/** The unretired keys of one slot (the gateway's, or one worker's), newest first. */
+function unretiredKeys(tx: Tx, purpose: KeyPurpose, name: string | undefined) {
+  return tx
+    .select({ kid: signingKeys.kid, publicJwk: signingKeys.publicJwk })
+    .from(signingKeys)
+    .where(
+      and(
+        eq(signingKeys.purpose, purpose),
+        isNull(signingKeys.retiredAt),
+        name === undefined ? undefined : like(signingKeys.kid, `wk-${name}-%`),
+      ),
+    )
+    .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid));
 }
 
 export function createKeyStore({ db, dataDir, keysDir, role = 'gateway' }: KeyStoreOptions): KeyStore {
@@ -124,17 +139,7 @@ export function createKeyStore({ db, dataDir, keysDir, role = 'gateway' }: KeySt
     if (name !== undefined) assertWorkerName(name);
     return inTransaction(db, async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
-      const candidates = await tx
-        .select({ kid: signingKeys.kid, publicJwk: signingKeys.publicJwk })
-        .from(signingKeys)
-        .where(
-          and(
-            eq(signingKeys.purpose, purpose),
-            isNull(signingKeys.retiredAt),
-            name === undefined ? undefined : like(signingKeys.kid, `wk-${name}-%`),
-          ),
-        )
-        .orderBy(desc(signingKeys.createdAt), desc(signingKeys.kid));
+      const candidates = await unretiredKeys(tx, purpose, name);
       for (const row of candidates) {
         // Another replica's keys are registered too; only one whose private half is here can sign.
         if (name !== undefined && row.kid.slice(3, -9) !== name) continue;
@@ -197,16 +202,7 @@ export function createKeyStore({ db, dataDir, keysDir, role = 'gateway' }: KeySt
         await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(purpose, name)}, 0))`);
         // Every unretired key of this slot that signs from this keys dir: replicas sharing the dir
         // (the gateway's) then all move to the new key, whichever of them rotated.
-        const live = await tx
-          .select({ kid: signingKeys.kid, publicJwk: signingKeys.publicJwk })
-          .from(signingKeys)
-          .where(
-            and(
-              eq(signingKeys.purpose, purpose),
-              isNull(signingKeys.retiredAt),
-              name === undefined ? undefined : like(signingKeys.kid, `wk-${name}-%`),
-            ),
-          );
+        const live = await unretiredKeys(tx, purpose, name);
         const ours: string[] = [];
         for (const row of live) if (row.kid === current.kid || (await readPrivateKey(purpose, row))) ours.push(row.kid);
         const retired = ours.length

@@ -8,7 +8,7 @@ import { prettyDestination, usePrettyLogs } from './logging/log-output.js';
 import { onShutdown } from './process/graceful-shutdown.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { openDatabase } from './db/database.js';
-import { isTransientInfraError } from './jobs/job-runner.js';
+import { isTransientInfraError } from './db/infra-errors.js';
 import { connectRedis } from './redis/connect-redis.js';
 import { setUpWorkerChain } from './ocean/chain-setup.js';
 import { createServices } from './services/create-services.js';

@@ -75,8 +75,6 @@ export class UnknownJobError extends Error {
   }
 }
 
-export { isTransientInfraError } from '../db/infra-errors.js';
-
 /** Runtime errors that a retry cannot fix (bad weights, bad parameters): fail at once. */
 const isPermanent = (err: unknown) =>
   err instanceof PermanentJobError || (err instanceof RuntimeError && err.name !== 'EngineUnavailableError');

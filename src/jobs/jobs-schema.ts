@@ -5,7 +5,7 @@ import { accounts, apiKeys } from '../accounts/accounts-schema.js';
 import { holds } from '../credits/ledger-schema.js';
 import { models } from '../models/models-schema.js';
 
-export const JOB_KINDS = ['infer', 'evaluate'] as const;
+export const JOB_KINDS = ['infer', 'evaluate', 'finetune'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -44,6 +44,8 @@ export const jobs = pgTable(
     workerId: text('worker_id'),
     cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
     computeMs: integer('compute_ms'),
+    /** A long job's latest progress (fine-tuning: step, steps, loss, tokens/s), written as it runs. */
+    progress: jsonb('progress').$type<Record<string, unknown>>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),

@@ -19,6 +19,11 @@ export const models = pgTable(
     pricePer1kTokens: bigint('price_per_1k_tokens', { mode: 'bigint' }).notNull(),
     ownerAccountId: uuid('owner_account_id').references(() => accounts.id),
     parentModelId: text('parent_model_id'),
+    /**
+     * Lineage royalty: the share (basis points) of the owners' part of a derived model's revenue that
+     * goes to this model's owner, for every model fine-tuned from it (directly or further down).
+     */
+    royaltyBps: integer('royalty_bps').notNull().default(0),
     /** The Ocean asset this model is published as (null until published on the current chain). */
     chainId: integer('chain_id'),
     did: text('did'),
@@ -37,6 +42,7 @@ export const models = pgTable(
   },
   (t) => [
     check('models_prices_non_negative', sql`${t.pricePerJob} >= 0 AND ${t.pricePer1kTokens} >= 0`),
+    check('models_royalty_bps_range', sql`${t.royaltyBps} >= 0 AND ${t.royaltyBps} <= 2000`),
     check('models_id_slug', sql`${t.id} ~ '^[a-z0-9][a-z0-9._-]{0,63}$'`),
   ],
 );

@@ -1,6 +1,7 @@
 // Reads and validates the environment once at boot; a bad value stops the start naming the variable.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { MARKETPLACE_FEE_BPS } from '../jobs/job-pricing.js';
 
 export interface Config {
   port: number;
@@ -25,6 +26,8 @@ export interface Config {
   metricsPort: number | undefined;
   /** Requests per minute per client address on the public log and verify routes (0 = unlimited). */
   publicRateLimitPerMinute: number;
+  /** The marketplace's fee on every job's revenue, in basis points (0..10000); the rest goes to owners. */
+  marketplaceFeeBps: number;
   sse: {
     /** Concurrent Server-Sent Events streams one API key may hold open (per gateway process). */
     maxPerKey: number;
@@ -165,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']),
     metricsPort: env.METRICS_PORT ? readInt(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     publicRateLimitPerMinute: readInt(env, 'PUBLIC_RATE_LIMIT_PER_MINUTE', 300, 0, 1_000_000),
+    marketplaceFeeBps: readInt(env, 'MARKETPLACE_FEE_BPS', Number(MARKETPLACE_FEE_BPS), 0, 10_000),
     sse: {
       maxPerKey: readInt(env, 'SSE_MAX_PER_KEY', 8, 1, 10_000),
       maxLifetimeMs: readInt(env, 'SSE_MAX_LIFETIME_MS', 600_000, 100, 86_400_000),

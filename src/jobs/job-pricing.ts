@@ -4,7 +4,7 @@ export interface ModelPrices {
   pricePer1kTokens: bigint;
 }
 
-/** Marketplace fee in basis points (25%). */
+/** Default marketplace fee in basis points (25%); `MARKETPLACE_FEE_BPS` in the environment sets it. */
 export const MARKETPLACE_FEE_BPS = 2_500n;
 
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
@@ -14,7 +14,10 @@ export function jobCost(prices: ModelPrices, tokens: number): bigint {
   return prices.pricePerJob + ceilDiv(prices.pricePer1kTokens * BigInt(tokens), 1000n);
 }
 
-/** The owner's share is rounded down; the marketplace gets the remainder, so the parts sum exactly. */
+/**
+ * The owner's share is rounded down; the marketplace gets the remainder, so the parts sum exactly.
+ * Jobs settle through splitJobRevenue (credits/revenue-split.ts), which adds lineage royalties.
+ */
 export function splitRevenue(cost: bigint, hasOwner: boolean): { owner: bigint; marketplace: bigint } {
   if (!hasOwner) return { owner: 0n, marketplace: cost };
   const owner = (cost * (10_000n - MARKETPLACE_FEE_BPS)) / 10_000n;

@@ -53,6 +53,7 @@ export async function startConsumers(deps: ConsumerDeps) {
       orders: deps.orders,
       receipts,
       audits: { fraction: config.worker.auditFraction, queue: deps.queue },
+      feeBps: config.marketplaceFeeBps,
     }),
     audit: createAuditHandler({ db: deps.db, engines, workerId: config.worker.id, log: deps.log }),
   });

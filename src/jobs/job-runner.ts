@@ -13,7 +13,9 @@ import { CancelledError, RuntimeError } from '../runtime/index.js';
 import type { EngineRegistry } from './engine-registry.js';
 import type { JobHandler } from './job-catalog.js';
 import type { JobEvents } from './job-events.js';
-import { jobCost, splitRevenue } from './job-pricing.js';
+import { jobCost, MARKETPLACE_FEE_BPS } from './job-pricing.js';
+import { type FixedPayment, splitJobRevenue } from '../credits/revenue-split.js';
+import { modelAncestors } from '../models/model-lineage.js';
 import { createJobRepository, type JobRow } from './job-repository.js';
 import type { EvaluateRequest, InferRequest } from './job-requests.js';
 import type { JobKind, JobStatus } from './jobs-schema.js';
@@ -37,6 +39,8 @@ export interface JobRunnerDeps {
   receipts: WorkerReceipts | null;
   /** Sampled replay audits of succeeded jobs. */
   audits?: { fraction: number; queue: JobQueue };
+  /** The marketplace fee in basis points (config MARKETPLACE_FEE_BPS); default 2500. */
+  feeBps?: bigint | number;
 }
 
 /** A failure worth retrying (RPC down, order not attached yet); on the last attempt the job fails with its code. */
@@ -91,6 +95,11 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
     computeMs?: number;
     /** The model owner's account, paid its share of a non-zero cost (the model row run() already read). */
     owner?: string | null;
+    /**
+     * Paid in full on top of `cost` (a fine-tune's dataset owners), outside the revenue split: the
+     * hold captures cost + Σ fixed and the job records that total, so it must fit in the hold.
+     */
+    fixed?: FixedPayment[];
     /** A succeeded job's attestation, for the receipt outbox. */
     receipt?: OutboxEntry;
     /** Sampled for a replay audit: its row is written with the settlement. */
@@ -101,20 +110,32 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
    * Records the outcome, settles the hold, and writes what must follow a success (the receipt outbox
    * row, a sampled audit) in one transaction; a second settle changes nothing.
    */
-  async function settle(job: JobRow, { owner, receipt, audit, ...s }: Settlement): Promise<{ row: JobRow; audit?: AuditRow } | undefined> {
+  async function settle(job: JobRow, { owner, fixed, receipt, audit, ...s }: Settlement): Promise<{ row: JobRow; audit?: AuditRow } | undefined> {
+    const captured = (fixed ?? []).reduce((sum, f) => sum + f.amount, s.cost);
     return deps.db.transaction(async (tx: Tx) => {
-      const finished = await createJobRepository(tx).finish(job.id, ['running'], s);
+      const finished = await createJobRepository(tx).finish(job.id, ['running'], { ...s, cost: captured });
       if (!finished) return undefined; // another attempt or a cancel finished it first
       const succeeded = finished.status === 'succeeded';
       if (succeeded && receipt) await addToReceiptOutbox(tx, receipt);
       const auditRow = succeeded && audit ? await insertAudit(tx, job.id, 'sampled') : undefined;
       if (!job.holdId) return { row: finished, audit: auditRow };
-      const split = splitRevenue(s.cost, Boolean(owner));
+      // Lineage royalties (README "Revenue and lineage royalties"), the lineage read in this transaction.
+      const split = splitJobRevenue({
+        cost: s.cost,
+        feeBps: deps.feeBps ?? MARKETPLACE_FEE_BPS,
+        ownerAccountId: owner ?? null,
+        ancestors: owner && s.cost > 0n ? await modelAncestors(tx, job.modelId) : [],
+        fixed,
+      });
+      // The marketplace row first (its upsert locks it), then the payees' books in account order:
+      // concurrent settles creating the same books wait on each other in one order, never a cycle.
       const payees = [{ bookId: await ensureSystemBook(tx, 'marketplace'), amount: split.marketplace }];
-      if (owner && split.owner > 0n) {
-        payees.push({ bookId: (await ensureAccountBooks(tx, owner)).earnings, amount: split.owner });
+      const earned = new Map<string, bigint>();
+      for (const p of split.payees) earned.set(p.accountId, (earned.get(p.accountId) ?? 0n) + p.amount);
+      for (const accountId of [...earned.keys()].sort()) {
+        payees.push({ bookId: (await ensureAccountBooks(tx, accountId)).earnings, amount: earned.get(accountId) ?? 0n });
       }
-      await deps.ledger.settle({ holdId: job.holdId, capture: s.cost, payees }, tx);
+      await deps.ledger.settle({ holdId: job.holdId, capture: captured, payees }, tx);
       return { row: finished, audit: auditRow };
     });
   }

@@ -17,6 +17,8 @@ export interface PublishInput {
   pricePerJob: bigint;
   pricePer1kTokens: bigint;
   ownerAccountId: string | null;
+  /** Lineage royalty (basis points, 0..2000) on every model later derived from this one; default 0. */
+  royaltyBps?: number;
   /** Datatoken price in OCEAN on a fixed-rate exchange; absent = free through a dispenser. */
   oceanPrice?: string;
 }

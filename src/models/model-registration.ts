@@ -14,6 +14,10 @@ export interface RegisterModelInput {
   pricePerJob: bigint;
   pricePer1kTokens: bigint;
   ownerAccountId?: string | null;
+  /** The model it was fine-tuned from; its owner and ancestors' owners earn royalties on its jobs. */
+  parentModelId?: string | null;
+  /** Lineage royalty (basis points, 0..2000) this model's owner earns on every model derived from it. */
+  royaltyBps?: number;
 }
 
 /** The registry row for a checked folder stored at `storagePath`. */
@@ -37,6 +41,8 @@ export function modelRowFor(checked: CheckedModel, storagePath: string, input: O
     pricePerJob: input.pricePerJob,
     pricePer1kTokens: input.pricePer1kTokens,
     ownerAccountId: input.ownerAccountId ?? null,
+    parentModelId: input.parentModelId ?? null,
+    royaltyBps: input.royaltyBps ?? 0,
   };
 }
 

@@ -7,6 +7,8 @@ import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS, MicroCreditsOut, OPERATOR
 import { keyPrincipal } from '../accounts/principal.js';
 import { publishModelFolder, unpackModelArchive } from './model-publishing.js';
 import type { ModelRow } from './model-repository.js';
+import { modelAncestors, modelLineages } from './model-lineage.js';
+import { MAX_ROYALTY_BPS } from '../credits/revenue-split.js';
 
 const ModelSchema = Type.Object({
   id: Type.String(),
@@ -22,6 +24,14 @@ const ModelSchema = Type.Object({
   }),
   owned_by_you: Type.Optional(Type.Boolean({ description: 'Catalog routes: whether the calling API key belongs to the owner' })),
   parent_model_id: Type.Union([Type.String(), Type.Null()]),
+  royalty_bps: Type.Integer({
+    minimum: 0,
+    maximum: MAX_ROYALTY_BPS,
+    description: "Lineage royalty: basis points of the owners' part of every derived model's job revenue paid to this model's owner",
+  }),
+  lineage: Type.Array(Type.String(), {
+    description: 'The models this one was fine-tuned from, nearest first (parent, grandparent, …; at most 8)',
+  }),
   ocean: Type.Union(
     [
       Type.Object({
@@ -41,7 +51,7 @@ const ModelSchema = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 
-function modelView(m: ModelRow) {
+function modelView(m: ModelRow, lineage: string[]) {
   return {
     id: m.id,
     object: 'model' as const,
@@ -53,6 +63,8 @@ function modelView(m: ModelRow) {
     pricing: { per_job: m.pricePerJob, per_1k_tokens: m.pricePer1kTokens },
     owner_account_id: m.ownerAccountId,
     parent_model_id: m.parentModelId,
+    royalty_bps: m.royaltyBps,
+    lineage,
     ocean:
       m.did && m.nftAddress && m.datatokenAddress && m.chainId !== null
         ? {
@@ -71,11 +83,13 @@ function modelView(m: ModelRow) {
 }
 
 /** The public catalog never shows another account's id: only the owner sees its own. */
-function catalogView(m: ModelRow, request: FastifyRequest) {
+function catalogView(m: ModelRow, lineage: string[], request: FastifyRequest) {
   const viewer = request.principal?.kind === 'key' ? request.principal.accountId : null;
   const owned = viewer !== null && m.ownerAccountId === viewer;
-  return { ...modelView(m), owner_account_id: owned ? m.ownerAccountId : null, owned_by_you: owned };
+  return { ...modelView(m, lineage), owner_account_id: owned ? m.ownerAccountId : null, owned_by_you: owned };
 }
+
+const ancestorIds = (ancestors: { modelId: string }[] = []) => ancestors.map((a) => a.modelId);
 
 /** Anyone may read the catalog; a caller who sends an API key also learns which models are theirs. */
 const CATALOG_ACCESS = {
@@ -89,6 +103,15 @@ const PublishQuery = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     price_per_job: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per job' }),
     price_per_1k_tokens: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per 1,000 tokens' }),
+    royalty_bps: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_ROYALTY_BPS,
+        description:
+          "Lineage royalty (default 0): basis points of the owners' part of the revenue of every model later " +
+          'fine-tuned from this one (directly or further down) paid to you; ancestors together get at most half',
+      }),
+    ),
     ocean_price: Type.Optional(
       Type.String({
         pattern: '^(0\\.[0-9]{0,17}[1-9]|[1-9][0-9]{0,17}(\\.[0-9]{1,18})?)$',
@@ -106,6 +129,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Only these routes take archives; elsewhere a gzip body stays a 415.
   app.addContentTypeParser(ARCHIVE_TYPES, { parseAs: 'buffer', bodyLimit: uploadLimit }, (_req, body, done) => done(null, body));
   const publishDeps = () => ({ db: app.db, dataDir: app.config.dataDir, ocean: app.ocean });
+  const lineageIds = async (id: string) => ancestorIds(await modelAncestors(app.db, id));
 
   app.post(
     '/v1/models',
@@ -150,12 +174,13 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           pricePerJob: BigInt(q.price_per_job),
           pricePer1kTokens: BigInt(q.price_per_1k_tokens),
           ownerAccountId: accountId,
+          royaltyBps: q.royalty_bps,
           oceanPrice: q.ocean_price,
         });
       } finally {
         await archive.cleanup();
       }
-      return reply.code(201).send(modelView(model));
+      return reply.code(201).send(modelView(model, await lineageIds(model.id)));
     },
   );
 
@@ -187,9 +212,10 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         pricePerJob: BigInt(b.price_per_job),
         pricePer1kTokens: BigInt(b.price_per_1k_tokens),
         ownerAccountId: b.owner_account_id ?? null,
+        royaltyBps: b.royalty_bps,
         oceanPrice: b.ocean_price,
       });
-      return reply.code(201).send(modelView(model));
+      return reply.code(201).send(modelView(model, await lineageIds(model.id)));
     },
   );
 
@@ -205,7 +231,11 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ data: Type.Array(ModelSchema) }), ...errorResponses([401, 429]) },
       },
     },
-    async (request) => ({ data: (await app.modelRepository.list()).map((m) => catalogView(m, request)) }),
+    async (request) => {
+      const models = await app.modelRepository.list();
+      const lineages = await modelLineages(app.db, models.map((m) => m.id));
+      return { data: models.map((m) => catalogView(m, ancestorIds(lineages.get(m.id)), request)) };
+    },
   );
 
   app.get(
@@ -224,7 +254,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const model = await app.modelRepository.find(request.params.id);
       if (!model) throw notFound('model');
-      return catalogView(model, request);
+      return catalogView(model, await lineageIds(model.id), request);
     },
   );
 };

@@ -151,7 +151,8 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`model_rejected`); the session is built in a separate process with memory and CPU limits. An id is taken ' +
           'once: a second upload of it, concurrent or later, is 409 `model_exists` and never replaces the first. ' +
           'The weights are validated and stored by sha256, registered with the ' +
-          "caller's account as owner (75% of each job's price goes to it), and published on chain as an Ocean " +
+          "caller's account as owner (each job's price less the marketplace fee, 25% by default, goes to it; " +
+          '`royalty_bps` sets what models later fine-tuned from it pay it), and published on chain as an Ocean ' +
           'compute-only asset: data NFT + datatoken + DDO whose compute service trusts only the marketplace runtime, ' +
           'with the weights sha256 in the metadata and as ERC725 data on the NFT. Weights are never served back.',
         security: [{ apiKey: [] }],

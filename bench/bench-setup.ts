@@ -79,6 +79,9 @@ export async function startBenchGateway(options: {
   return {
     app,
     model,
+    /** The gateway's base URL and the funded key's headers, for benchmarks of other routes. */
+    base,
+    headers,
     async infer(input: string, maxNewTokens: number): Promise<InferSample> {
       const started = performance.now();
       const res = await fetch(`${base}/v1/infer`, {

@@ -15,6 +15,7 @@ import requestTextGuard from './http/request-text-guard.js';
 import { createValidatorCompiler } from './http/validator-compiler.js';
 import jobRoutes from './jobs/job-routes.js';
 import modelRoutes from './models/model-routes.js';
+import datasetRoutes from './datasets/dataset-routes.js';
 import healthRoutes from './ops/health-routes.js';
 import jobs from './plugins/jobs.js';
 import receipts from './plugins/receipts.js';
@@ -103,6 +104,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(adminRoutes);
   await app.register(accountRoutes);
   await app.register(modelRoutes);
+  await app.register(datasetRoutes);
   await app.register(jobRoutes);
   await app.register(receiptRoutes);
   await app.register(verifyRoutes);

@@ -6,7 +6,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.js';
 import type { EngineRegistry } from '../jobs/engine-registry.js';
 import type { JobHandler } from '../jobs/job-catalog.js';
-import { createJobRepository } from '../jobs/job-repository.js';
+import { createJobRepository, type JobRow } from '../jobs/job-repository.js';
+import { runFinetune } from '../finetune/finetune-worker.js';
 import type { EvaluateRequest, InferRequest } from '../jobs/job-requests.js';
 import { createModelRepository } from '../models/model-repository.js';
 import { models } from '../models/models-schema.js';
@@ -19,7 +20,15 @@ const LOSS_TOLERANCE = 1e-5;
 /** Thrown when the job's own worker dequeues its audit: the queue retries it (on another worker). */
 export class SameWorkerError extends Error {}
 
-export function createAuditHandler(deps: { db: Db; engines: EngineRegistry; workerId: string; log: FastifyBaseLogger }): JobHandler {
+export function createAuditHandler(deps: {
+  db: Db;
+  engines: EngineRegistry;
+  workerId: string;
+  log: FastifyBaseLogger;
+  /** Fine-tune replays read datasets from here and train with this many threads. */
+  dataDir: string;
+  threads: number;
+}): JobHandler {
   return async (auditId, ctx) => {
     const [audit] = await deps.db.select().from(audits).where(eq(audits.id, auditId));
     if (!audit || !['queued', 'running'].includes(audit.status)) return;
@@ -44,11 +53,21 @@ export function createAuditHandler(deps: { db: Db; engines: EngineRegistry; work
       return;
     }
     await deps.db.update(audits).set({ status: 'running', replayWorkerId: deps.workerId }).where(eq(audits.id, auditId));
-    // This worker loads the weights registered for the job and checks their hash first.
-    const engine = await deps.engines.get({ storagePath: model.storagePath, weightsSha256: job.weightsSha256 });
     const original = job.result as Record<string, unknown>;
     let replay: Record<string, unknown>;
     let same: boolean;
+    if (job.kind === 'finetune') {
+      // Training is deterministic: the same parent, data, hyper-parameters and seed give the same weights.
+      const r = await runFinetune({ dataDir: deps.dataDir, threads: deps.threads }, job, model, { signal: new AbortController().signal, onProgress: () => {} });
+      replay = r.result;
+      const weightsOf = (result: Record<string, unknown>) =>
+        (result.training as { new_model?: { weights_sha256?: string } | null } | undefined)?.new_model?.weights_sha256;
+      same = r.status === 'succeeded' && weightsOf(replay) !== undefined && weightsOf(replay) === weightsOf(original);
+      await recordVerdict(auditId, job, model.id, original, replay, same);
+      return;
+    }
+    // This worker loads the weights registered for the job and checks their hash first.
+    const engine = await deps.engines.get({ storagePath: model.storagePath, weightsSha256: job.weightsSha256 });
     if (job.kind === 'infer') {
       const req = job.request as unknown as InferRequest;
       const p = req.parameters;
@@ -69,6 +88,10 @@ export function createAuditHandler(deps: { db: Db; engines: EngineRegistry; work
       const loss = Number(original.loss);
       same = r.tokens === original.tokens && Math.abs(r.loss - loss) <= LOSS_TOLERANCE * Math.max(1, Math.abs(loss));
     }
+    await recordVerdict(auditId, job, model.id, original, replay, same);
+  };
+
+  async function recordVerdict(auditId: string, job: JobRow, modelId: string, original: Record<string, unknown>, replay: Record<string, unknown>, same: boolean) {
     const verdict = {
       status: same ? ('passed' as const) : ('mismatch' as const),
       originalWorkerId: job.workerId,
@@ -82,7 +105,7 @@ export function createAuditHandler(deps: { db: Db; engines: EngineRegistry; work
         .set({ ...verdict, finishedAt: new Date() })
         .where(and(eq(audits.id, auditId), eq(audits.status, 'running')));
       if (same) return;
-      await tx.update(models).set({ auditMismatches: sql`${models.auditMismatches} + 1` }).where(eq(models.id, model.id));
+      await tx.update(models).set({ auditMismatches: sql`${models.auditMismatches} + 1` }).where(eq(models.id, modelId));
       await tx
         .insert(flaggedWorkers)
         .values({ workerId: job.workerId ?? 'unknown', mismatches: 1, lastJobId: job.id })
@@ -92,5 +115,5 @@ export function createAuditHandler(deps: { db: Db; engines: EngineRegistry; work
         });
     });
     if (!same) deps.log.error({ jobId: job.id, worker: job.workerId }, 'replay audit mismatch');
-  };
+  }
 }

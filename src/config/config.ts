@@ -21,6 +21,9 @@ export interface Config {
   bodyLimitBytes: number;
   /** Largest model archive POST /v1/models accepts. */
   modelUploadLimitBytes: number;
+  /** Largest dataset POST /v1/datasets accepts (bytes), and the most documents it may hold. */
+  datasetUploadLimitBytes: number;
+  datasetMaxDocuments: number;
   publicBaseUrl: string | undefined;
   /** Serve /metrics without a token on this port (bound to HOST); unset: /metrics needs the operator token. */
   metricsPort: number | undefined;
@@ -165,6 +168,8 @@ export function loadConfig(env: Env = process.env): Config {
     operatorToken,
     bodyLimitBytes: readInt(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
     modelUploadLimitBytes: readInt(env, 'MODEL_UPLOAD_LIMIT_BYTES', 512 * 1_048_576, 1_048_576, 64 * 1024 * 1_048_576),
+    datasetUploadLimitBytes: readInt(env, 'DATASET_UPLOAD_LIMIT_BYTES', 16 * 1_048_576, 1024, 1024 * 1_048_576),
+    datasetMaxDocuments: readInt(env, 'DATASET_MAX_DOCUMENTS', 100_000, 1, 10_000_000),
     publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']),
     metricsPort: env.METRICS_PORT ? readInt(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     publicRateLimitPerMinute: readInt(env, 'PUBLIC_RATE_LIMIT_PER_MINUTE', 300, 0, 1_000_000),

@@ -2,6 +2,7 @@
 export * from '../accounts/accounts-schema.js';
 export * from '../audits/audits-schema.js';
 export * from '../credits/ledger-schema.js';
+export * from '../datasets/datasets-schema.js';
 export * from '../http/idempotency-schema.js';
 export * from '../jobs/jobs-schema.js';
 export * from '../models/models-schema.js';

@@ -21,6 +21,8 @@ export const JOB_CATALOG: Record<QueueKind, JobKindSpec> = {
   // 5 attempts with exponential backoff from 1 s: a chain or RPC outage of ~15 s is ridden out.
   infer: { queue: 'infer', attempts: 5, backoffMs: 1000 },
   evaluate: { queue: 'evaluate', attempts: 5, backoffMs: 1000 },
+  // Training is long and deterministic: a retry re-runs it from the parent, so only infra faults retry.
+  finetune: { queue: 'finetune', attempts: 3, backoffMs: 2000 },
   // An audit must run on another worker than the job did: the one that ran it retries it away.
   audit: { queue: 'audit', attempts: 8, backoffMs: 500 },
 };

@@ -54,8 +54,10 @@ export async function startConsumers(deps: ConsumerDeps) {
       receipts,
       audits: { fraction: config.worker.auditFraction, queue: deps.queue },
       feeBps: config.marketplaceFeeBps,
+      dataDir: config.dataDir,
+      trainingThreads: config.worker.threads,
     }),
-    audit: createAuditHandler({ db: deps.db, engines, workerId: config.worker.id, log: deps.log }),
+    audit: createAuditHandler({ db: deps.db, engines, workerId: config.worker.id, log: deps.log, dataDir: config.dataDir, threads: config.worker.threads }),
   });
   let consumer: { close(): Promise<void> };
   let workerRedis: Awaited<ReturnType<typeof connectRedis>> | null = null;

@@ -9,6 +9,7 @@ const AUTHORED_MESSAGES = new Set([
   'weights_mismatch',
   'context_length_exceeded',
   'invalid_parameter',
+  'dataset_too_small',
 ]);
 
 /** Every code a failed job can carry, with the sentence shown when the error's own text is not safe. */
@@ -26,6 +27,10 @@ export const JOB_FAILURE_MESSAGES: Record<string, string> = {
   worker_error: 'the worker could not run this job; nothing was charged',
   worker_lost: 'the job was lost by its workers too many times; nothing was charged',
   model_not_on_chain: "the model's datatoken is not on chain; the model is being published again; nothing was charged",
+  model_not_trainable: 'the parent model cannot be fine-tuned here (its weights are not in the layout the trainer reads); nothing was charged',
+  model_name_taken: 'the new model id was taken by another model while this job trained; nothing was charged',
+  dataset_unavailable: 'a dataset of this job could not be read or no longer matches its sha256; nothing was charged',
+  dataset_too_small: 'the training data holds fewer than 2 tokens; nothing was charged',
 };
 
 export interface PublicJobError {

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 export type JobEvent =
   | { type: 'token'; text: string; index: number; attempt: number }
   | { type: 'status'; status: string }
+  | { type: 'progress'; step: number; steps: number; loss: number; tokens_per_second: number }
   | { type: 'done'; status: string }
   | { type: 'cancel' };
 

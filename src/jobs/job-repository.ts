@@ -86,6 +86,11 @@ export function createJobRepository(db: DbOrTx) {
       return row;
     },
 
+    /** A running job's latest progress (fine-tuning), shown by GET /v1/jobs/{id}. */
+    async setProgress(id: string, progress: Record<string, unknown>): Promise<void> {
+      await db.update(jobs).set({ progress }).where(and(eq(jobs.id, id), eq(jobs.status, 'running')));
+    },
+
     async finish(
       id: string,
       from: JobStatus[],

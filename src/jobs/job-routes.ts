@@ -6,8 +6,8 @@ import { AppError, notFound } from '../errors/app-error.js';
 import { requestFingerprint } from '../http/idempotency.js';
 import { BODY_ERRORS, errorResponses, IdParams, IdempotencyHeaders, KEY_AUTH_ERRORS, Page, PageQuery } from '../http/schemas.js';
 import { keyPrincipal } from '../accounts/principal.js';
-import { EvaluateBody, InferBody, MAX_TEXT_CHARS } from './job-requests.js';
-import type { Submission } from './job-service.js';
+import { EvaluateBody, FinetuneBody, InferBody, MAX_TEXT_CHARS } from './job-requests.js';
+import type { SubmissionInput } from './job-service.js';
 import { FINAL_STATUSES, type JobRow } from './job-repository.js';
 import { streamJob } from './job-stream.js';
 import { createStreamSlots } from './stream-slots.js';
@@ -49,20 +49,26 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   async function viewWithReceipt(job: JobRow) {
     if (job.status !== 'succeeded') return jobView(job);
-    const [found, audited] = await Promise.all([receiptsForJobs(app.db, [job.id]), latestAudits(app.db, [job.id])]);
+    let [found, audited] = await Promise.all([receiptsForJobs(app.db, [job.id]), latestAudits(app.db, [job.id])]);
+    if (!found.has(job.id)) {
+      // Finished while nobody waited (202, a fine-tune): issue its receipt from the outbox now.
+      await app.jobService.ensureReceipt(job.id);
+      found = await receiptsForJobs(app.db, [job.id]);
+    }
     return jobView(job, found.get(job.id), audited.get(job.id));
   }
 
   async function answer(request: FastifyRequest, reply: FastifyReply, job: JobRow, stream: boolean) {
     reply.header('Location', `/v1/jobs/${job.id}`);
     if (stream) return follow(reply, job.id);
-    const async = /respond-async/i.test(String(request.headers.prefer ?? ''));
+    // Training runs for minutes: it answers 202 at once, like `Prefer: respond-async`.
+    const async = job.kind === 'finetune' || /respond-async/i.test(String(request.headers.prefer ?? ''));
     const latest = async ? job : await app.jobService.waitFor(job, app.config.jobs.syncTimeoutMs);
     const final = FINAL_STATUSES.includes(latest.status);
     return reply.code(final ? 200 : 202).type('application/json').send(await viewWithReceipt(latest));
   }
 
-  async function submit(request: FastifyRequest, reply: FastifyReply, submission: Submission, body: unknown, stream: boolean) {
+  async function submit(request: FastifyRequest, reply: FastifyReply, submission: SubmissionInput, body: unknown, stream: boolean) {
     const principal = keyPrincipal(request);
     // A stream's slot is taken before the job exists, so a refused stream costs nothing.
     const release = stream ? takeStreamSlot(principal.keyId) : undefined;
@@ -152,6 +158,35 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         });
       }
       return submit(request, reply, { kind: 'evaluate', model: body.model, modelSha256: body.model_sha256, request: { texts } }, body, false);
+    },
+  );
+
+  app.post(
+    '/v1/finetune',
+    {
+      config: { auth: 'key', scope: 'finetune' },
+      schema: {
+        operationId: 'finetune',
+        tags: ['jobs'],
+        summary: 'Fine-tune a model on datasets: a new compute-only model',
+        description:
+          'Trains a copy of `model` (its weights never leave the workers) on the given datasets (ids from ' +
+          'GET /v1/datasets, yours or listed ones, and/or inline texts) with AdamW, evaluates it before and after on a ' +
+          'held-out `eval_fraction` of the data, stores the new weights by sha256, registers them as model `name` owned ' +
+          'by you (parent recorded) and publishes it on chain as its own Ocean compute-only asset. Holds the per-job ' +
+          'price + the per-1k-token price × steps × batch_size × context length + each dataset\'s price; captures the ' +
+          'steps actually run (a cancel stops at the next step). Same parent, data, hyper-parameters and seed give the ' +
+          'same new weights sha256. Answers 202 with the job url at once; follow `progress` (step, loss, tokens/s) at ' +
+          '`GET /v1/jobs/{id}` or as Server-Sent Events at `/v1/jobs/{id}/events`.',
+        security,
+        headers: JobHeaders,
+        body: FinetuneBody,
+        response: jobResponses(false),
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      return submit(request, reply, { kind: 'finetune', model: body.model, modelSha256: body.model_sha256, body }, body, false);
     },
   );
 

@@ -8,7 +8,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger } from '../credits/credit-ledger.js';
 import { ensureAccountBooks, ensureSystemBook } from '../credits/ledger-books.js';
 import type { Db, Tx } from '../db/database.js';
-import { createModelRepository } from '../models/model-repository.js';
+import { createModelRepository, type ModelRow, type NewModel } from '../models/model-repository.js';
+import { FinetuneInputError, runFinetune } from '../finetune/finetune-worker.js';
+import { datasetPayments } from './job-service.js';
+import type { FinetuneRequest } from './job-requests.js';
+import { createRequire } from 'node:module';
 import { CancelledError, RuntimeError } from '../runtime/index.js';
 import type { EngineRegistry } from './engine-registry.js';
 import type { JobHandler } from './job-catalog.js';
@@ -39,6 +43,10 @@ export interface JobRunnerDeps {
   receipts: WorkerReceipts | null;
   /** Sampled replay audits of succeeded jobs. */
   audits?: { fraction: number; queue: JobQueue };
+  /** Where datasets and the weights store live (fine-tuning reads datasets and stores new weights). */
+  dataDir?: string;
+  /** onnxruntime intra-op threads of a training run. */
+  trainingThreads?: number;
   /** The marketplace fee in basis points (config MARKETPLACE_FEE_BPS); default 2500. */
   feeBps?: bigint | number;
 }
@@ -79,6 +87,9 @@ export class UnknownJobError extends Error {
   }
 }
 
+/** The trainer runs on onnxruntime-node in a thread; its package version names the runtime in receipts. */
+const ONNXRUNTIME_VERSION: string = createRequire(import.meta.url)('onnxruntime-node/package.json').version;
+
 /** Runtime errors that a retry cannot fix (bad weights, bad parameters): fail at once. */
 const isPermanent = (err: unknown) =>
   err instanceof PermanentJobError || (err instanceof RuntimeError && err.name !== 'EngineUnavailableError');
@@ -100,6 +111,8 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
      * hold captures cost + Σ fixed and the job records that total, so it must fit in the hold.
      */
     fixed?: FixedPayment[];
+    /** A succeeded fine-tune's derived model: registered in the settlement's transaction, or the job fails. */
+    newModel?: NewModel;
     /** A succeeded job's attestation, for the receipt outbox. */
     receipt?: OutboxEntry;
     /** Sampled for a replay audit: its row is written with the settlement. */
@@ -110,9 +123,10 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
    * Records the outcome, settles the hold, and writes what must follow a success (the receipt outbox
    * row, a sampled audit) in one transaction; a second settle changes nothing.
    */
-  async function settle(job: JobRow, { owner, fixed, receipt, audit, ...s }: Settlement): Promise<{ row: JobRow; audit?: AuditRow } | undefined> {
-    const captured = (fixed ?? []).reduce((sum, f) => sum + f.amount, s.cost);
+  async function settle(job: JobRow, settlement: Settlement): Promise<{ row: JobRow; audit?: AuditRow } | undefined> {
     return deps.db.transaction(async (tx: Tx) => {
+      const { owner, fixed, receipt, audit, newModel, ...s } = await registerNewModel(tx, settlement);
+      const captured = (fixed ?? []).reduce((sum, f) => sum + f.amount, s.cost);
       const finished = await createJobRepository(tx).finish(job.id, ['running'], { ...s, cost: captured });
       if (!finished) return undefined; // another attempt or a cancel finished it first
       const succeeded = finished.status === 'succeeded';
@@ -138,6 +152,17 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       await deps.ledger.settle({ holdId: job.holdId, capture: captured, payees }, tx);
       return { row: finished, audit: auditRow };
     });
+  }
+
+  /**
+   * A fine-tune's new model row goes in first; an id taken meanwhile (another model registered it)
+   * turns the settlement into a failure that charges nothing and writes no receipt.
+   */
+  async function registerNewModel(tx: Tx, s: Settlement): Promise<Settlement> {
+    if (!s.newModel || s.status !== 'succeeded') return s;
+    const inserted = await createModelRepository(tx).insertNew(s.newModel);
+    if (inserted) return s;
+    return { status: 'failed', cost: 0n, error: publicJobError('model_name_taken', ''), outputTokens: s.outputTokens, computeMs: s.computeMs };
   }
 
   async function run(kind: JobKind, jobId: string, finalAttempt: boolean) {
@@ -183,6 +208,10 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
           if (check.permanent) throw new PermanentJobError(check.code, check.message);
           throw new RetryableJobError(check.code, check.message);
         }
+      }
+      if (kind === 'finetune') {
+        await runFinetuneJob(job, model, abort.signal, settleOnce, log);
+        return;
       }
       // The job pinned the weights at submission; serving other weights under the same id is refused.
       const engine = await deps.engines.get({ storagePath: model.storagePath, weightsSha256: job.weightsSha256 });
@@ -231,6 +260,64 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
     }
   }
 
+  /**
+   * Trains, then settles: the steps run are charged (per-job price + per-1k-token price × tokens
+   * trained) plus each dataset's price paid to its owner; a cancel before the first step costs
+   * nothing. A succeeded job registers the derived model in the settlement's transaction.
+   */
+  async function runFinetuneJob(
+    job: JobRow,
+    parent: ModelRow,
+    signal: AbortSignal,
+    settleOnce: (s: Settlement) => Promise<{ row: JobRow; audit?: AuditRow } | undefined>,
+    log: FastifyBaseLogger,
+  ) {
+    const request = job.request as unknown as FinetuneRequest;
+    let lastWrite = 0;
+    let outcome: Awaited<ReturnType<typeof runFinetune>>;
+    try {
+      outcome = await runFinetune({ dataDir: deps.dataDir ?? '.posthuman', threads: deps.trainingThreads ?? 1 }, job, parent, {
+        signal,
+        onProgress: (progress) => {
+          void deps.events.publish(job.id, { type: 'progress', ...progress }).catch(() => {});
+          // The row is written at most once a second (and at the last step): polling sees it too.
+          const now = Date.now();
+          if (now - lastWrite < 1000 && progress.step < progress.steps) return;
+          lastWrite = now;
+          void createJobRepository(deps.db)
+            .setProgress(job.id, progress as unknown as Record<string, unknown>)
+            .catch((err) => log.warn({ err }, 'recording progress failed'));
+        },
+      });
+    } catch (err) {
+      if (err instanceof FinetuneInputError) throw new PermanentJobError(err.code, err.message);
+      throw err;
+    }
+    const ran = outcome.stepsRun > 0;
+    const cost = ran ? jobCost(job, outcome.trainedTokens) : 0n;
+    const fixed = ran ? datasetPayments(request) : [];
+    const fixedTotal = fixed.reduce((sum, f) => sum + f.amount, 0n);
+    const succeeded = outcome.status === 'succeeded';
+    const runtime = { name: 'onnxruntime-node', version: ONNXRUNTIME_VERSION };
+    const receipt = succeeded && deps.receipts ? await deps.receipts.attest(job, outcome.result, runtime) : undefined;
+    const settled = await settleOnce({
+      status: outcome.status,
+      result: outcome.result,
+      outputTokens: outcome.trainedTokens,
+      computeMs: outcome.computeMs,
+      // The hold covers the compute at most steps and every dataset's price: cost + Σ fixed ≤ max_cost.
+      cost: cost > job.maxCost - fixedTotal ? job.maxCost - fixedTotal : cost,
+      fixed,
+      owner: parent.ownerAccountId,
+      newModel: outcome.newModel,
+      receipt,
+      // A replay audit re-trains elsewhere and compares the new weights' sha256.
+      audit: succeeded && deps.audits !== undefined && sampledForAudit(job.id, deps.audits.fraction),
+    });
+    if (settled?.audit && deps.audits) await enqueueAudit(deps.audits.queue, settled.audit.id, log);
+    log.info({ status: outcome.status, steps: outcome.stepsRun, newModel: outcome.newModel?.id }, 'fine-tune finished');
+  }
+
   async function runInfer(job: JobRow, engine: Awaited<ReturnType<EngineRegistry['get']>>, signal: AbortSignal): Promise<Outcome> {
     const req = job.request as unknown as InferRequest;
     let index = 0;
@@ -275,6 +362,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
   return {
     infer: (jobId, ctx) => run('infer', jobId, ctx.finalAttempt),
     evaluate: (jobId, ctx) => run('evaluate', jobId, ctx.finalAttempt),
+    finetune: (jobId, ctx) => run('finetune', jobId, ctx.finalAttempt),
   };
 }
 

@@ -13,7 +13,12 @@ import type { JobEvents } from './job-events.js';
 import { jobCost } from './job-pricing.js';
 import type { JobQueue } from './job-queue.js';
 import { createJobRepository, FINAL_STATUSES, type JobRow } from './job-repository.js';
-import type { EvaluateRequest, InferRequest } from './job-requests.js';
+import type { EvaluateRequest, FinetuneBody, FinetuneDataset, FinetuneRequest, InferRequest } from './job-requests.js';
+import { MAX_TEXT_CHARS } from './job-requests.js';
+import { quoteDatasets } from '../datasets/dataset-service.js';
+import { createHash } from 'node:crypto';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { jobs } from './jobs-schema.js';
 import type { JobKind } from './jobs-schema.js';
 import type { GatewayOcean } from '../ocean/gateway-ocean.js';
 import { isOceanError } from '../ocean/ocean-error.js';
@@ -46,16 +51,73 @@ export type CountTokens = (text: string, limit: number) => number;
 
 export type Submission =
   | { kind: 'infer'; model: string; modelSha256?: string; request: InferRequest }
-  | { kind: 'evaluate'; model: string; modelSha256?: string; request: EvaluateRequest };
+  | { kind: 'evaluate'; model: string; modelSha256?: string; request: EvaluateRequest }
+  | { kind: 'finetune'; model: string; modelSha256?: string; request: FinetuneRequest };
 
-function resolveModel(model: ModelRow | undefined, s: Submission, ocean: GatewayOcean | null): ModelRow {
+/** What a route hands over: a fine-tune's body is resolved against its model and datasets here. */
+export type SubmissionInput =
+  | Exclude<Submission, { kind: 'finetune' }>
+  | { kind: 'finetune'; model: string; modelSha256?: string; body: FinetuneBody };
+
+/** Tokens a fine-tune trains on at most: every step reads batch_size sequences of the context length. */
+export function finetuneTokens(steps: number, batchSize: number, contextLength: number): number {
+  return steps * batchSize * contextLength;
+}
+
+/**
+ * The stored request of a fine-tune: hyper-parameters with their defaults, each dataset resolved to
+ * its sha256, owner and price (fixed now, like the model's prices), inline texts hashed.
+ */
+export async function finetuneRequestFor(db: Db, accountId: string, body: FinetuneBody, parent: { pricePerJob: bigint; pricePer1kTokens: bigint }): Promise<FinetuneRequest> {
+  const h = body.hyperparameters;
+  const ids = body.datasets.flatMap((d) => ('id' in d ? [d.id] : []));
+  const quoted = ids.length > 0 ? await quoteDatasets(db, accountId, ids) : [];
+  const byId = new Map(quoted.map((q) => [q.id, q]));
+  let inlineChars = 0;
+  const datasets: FinetuneDataset[] = body.datasets.map((d, i) => {
+    if ('text' in d) {
+      inlineChars += d.text.length;
+      return { id: null, sha256: createHash('sha256').update(d.text, 'utf8').digest('hex'), format: 'text', owner_account_id: null, price: '0', text: d.text };
+    }
+    const q = byId.get(d.id);
+    if (!q) throw new AppError('not_found', `dataset ${d.id} not found`, { field: `body.datasets[${i}]` });
+    return { id: q.id, sha256: q.sha256, format: q.format, owner_account_id: q.ownerAccountId, price: q.pricePerJob.toString() };
+  });
+  if (inlineChars > MAX_TEXT_CHARS) {
+    throw new AppError('validation_failed', `inline texts hold ${inlineChars} characters in all; at most ${MAX_TEXT_CHARS} are taken`, { field: 'body.datasets' });
+  }
+  return {
+    name: body.name,
+    hyperparameters: {
+      steps: h?.steps ?? 20,
+      batch_size: h?.batch_size ?? 4,
+      learning_rate: h?.learning_rate ?? 0.001,
+      seed: h?.seed ?? 0,
+      eval_fraction: h?.eval_fraction ?? 0.1,
+    },
+    datasets,
+    new_model: {
+      price_per_job: String(body.pricing?.per_job ?? parent.pricePerJob),
+      price_per_1k_tokens: String(body.pricing?.per_1k_tokens ?? parent.pricePer1kTokens),
+      royalty_bps: body.royalty_bps ?? 0,
+    },
+  };
+}
+
+/** What the datasets of a fine-tune pay their owners (inline texts are free), in micro-credits. */
+export function datasetPayments(request: FinetuneRequest): Array<{ accountId: string; amount: bigint }> {
+  return request.datasets.flatMap((d) => (d.owner_account_id && BigInt(d.price) > 0n ? [{ accountId: d.owner_account_id, amount: BigInt(d.price) }] : []));
+}
+
+function resolveModel(model: ModelRow | undefined, s: SubmissionInput, ocean: GatewayOcean | null): ModelRow {
   if (!model) throw new AppError('not_found', `model "${s.model}" not found`, { field: 'body.model' });
   if (ocean && (model.chainId !== ocean.chainId || !model.datatokenAddress)) {
     throw new AppError('service_unavailable', `model "${model.id}" is not published on chain ${ocean.chainId} yet`, {
       headers: { 'Retry-After': '30' },
     });
   }
-  if (!model.taskKinds.includes(s.kind)) {
+  // Any model may be a parent; the worker refuses weights it cannot train (model_not_trainable).
+  if (s.kind !== 'finetune' && !model.taskKinds.includes(s.kind)) {
     throw new AppError('invalid_request', `model "${model.id}" does not serve ${s.kind}`, { field: 'body.model' });
   }
   if (s.modelSha256 && s.modelSha256 !== model.weightsSha256) {
@@ -87,6 +149,17 @@ function measure(model: ModelRow, s: Submission, countTokens: CountTokens): [num
     }
     return [input, input + s.request.parameters.max_new_tokens];
   }
+  if (s.kind === 'finetune') {
+    let tokens = 0;
+    for (const [i, d] of s.request.datasets.entries()) {
+      if (d.text === undefined) continue;
+      const count = countTokens(d.text, Number.MAX_SAFE_INTEGER);
+      if (count < 2) throw new AppError('validation_failed', 'an inline training text needs at least 2 tokens', { field: `body.datasets[${i}].text` });
+      tokens += count;
+    }
+    const h = s.request.hyperparameters;
+    return [tokens, finetuneTokens(h.steps, h.batch_size, model.contextLength)];
+  }
   // Texts longer than the context are scored in sliding windows, so any length is accepted; the
   // request schema bounds the characters, and so the work of counting.
   let tokens = 0;
@@ -113,6 +186,21 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 export function createJobService(deps: JobServiceDeps) {
   const jobsRepo = createJobRepository(deps.db);
   const modelsRepo = createModelRepository(deps.db);
+
+  /** A fine-tune's new model id must be free: no model has it and no unfinished fine-tune asked for it. */
+  async function assertModelNameFree(name: string) {
+    const taken = (await modelsRepo.find(name)) !== undefined;
+    const pending = taken
+      ? []
+      : await deps.db
+          .select({ id: jobs.id })
+          .from(jobs)
+          .where(and(eq(jobs.kind, 'finetune'), inArray(jobs.status, ['queued', 'running']), sql`${jobs.request}->>'name' = ${name}`))
+          .limit(1);
+    if (taken || pending.length > 0) {
+      throw new AppError('model_exists', `a model with id "${name}" exists already or is being trained; ids are never reused`, { field: 'body.name' });
+    }
+  }
 
   /** Fails a job that cannot be ordered and releases its hold in full: never charged without a run. */
   async function failUnordered(job: JobRow, err: unknown): Promise<JobRow> {
@@ -214,8 +302,12 @@ export function createJobService(deps: JobServiceDeps) {
   }
 
   return {
-    async submit(principal: KeyPrincipal, s: Submission, idempotency: { key?: string; fingerprint: string }) {
-      const model = resolveModel(await modelsRepo.find(s.model), s, deps.ocean);
+    async submit(principal: KeyPrincipal, input: SubmissionInput, idempotency: { key?: string; fingerprint: string }) {
+      const model = resolveModel(await modelsRepo.find(input.model), input, deps.ocean);
+      const s: Submission =
+        input.kind === 'finetune'
+          ? { kind: 'finetune', model: input.model, modelSha256: input.modelSha256, request: await finetuneRequestFor(deps.db, principal.accountId, input.body, model) }
+          : input;
       // Refused before anything is held: a republish is under way (no order could be placed).
       if (republishing.has(model.id)) throw notOnChain(model);
       // A bad request is a 400 whatever the state of the workers.
@@ -235,7 +327,9 @@ export function createJobService(deps: JobServiceDeps) {
           headers: { 'Retry-After': '5' },
         });
       }
-      const maxCost = jobCost(model, maxTokens);
+      if (s.kind === 'finetune') await assertModelNameFree(s.request.name);
+      const datasetsCost = s.kind === 'finetune' ? datasetPayments(s.request).reduce((sum, p) => sum + p.amount, 0n) : 0n;
+      const maxCost = jobCost(model, maxTokens) + datasetsCost;
       const answer = await withIdempotency(
         deps.db,
         { scope: `account:${principal.accountId}`, key: idempotency.key, fingerprint: idempotency.fingerprint },

@@ -22,7 +22,39 @@ export const JobSchema = Type.Object({
   perplexity: Type.Optional(Type.Number({ description: 'evaluate: exp(loss)' })),
   tokens: Type.Optional(Type.Integer({ description: 'evaluate: tokens scored' })),
   results: Type.Optional(Type.Array(TextScoreSchema, { description: 'evaluate: one score per text, in order' })),
-  usage: Type.Object({ input_tokens: Type.Integer(), output_tokens: Nullable(Type.Integer()) }),
+  training: Type.Optional(
+    Type.Object(
+      {
+        parent: Type.Object({ id: Type.String(), weights_sha256: Type.String() }),
+        datasets: Type.Array(Type.Object({ id: Nullable(Type.String()), sha256: Type.String() }), {
+          description: 'Each source trained on: a dataset id (null for inline text) and the sha256 of its content',
+        }),
+        hyperparameters: Type.Record(Type.String(), Type.Unknown()),
+        steps_run: Type.Integer(),
+        tokens_trained: Type.Integer(),
+        losses: Type.Array(Type.Number(), { description: 'Training loss of each step run (nats per token)' }),
+        loss_before: Nullable(Type.Number({ description: 'Held-out loss of the parent' })),
+        loss_after: Nullable(Type.Number({ description: 'Held-out loss of the new model (null when cancelled)' })),
+        new_model: Nullable(
+          Type.Object(
+            { id: Type.String(), weights_sha256: Type.String() },
+            { description: 'The derived model (GET /v1/models/{id}); null when the job was cancelled' },
+          ),
+        ),
+      },
+      { description: 'finetune: what was trained on and what came out' },
+    ),
+  ),
+  progress: Nullable(
+    Type.Object(
+      { step: Type.Integer(), steps: Type.Integer(), loss: Type.Number(), tokens_per_second: Type.Number() },
+      { description: 'finetune: the latest step while it runs (also `progress` events on /v1/jobs/{id}/events)' },
+    ),
+  ),
+  usage: Type.Object({
+    input_tokens: Type.Integer({ description: 'infer: input tokens; evaluate: tokens scored; finetune: inline text tokens' }),
+    output_tokens: Nullable(Type.Integer({ description: 'infer: tokens generated; finetune: tokens trained on' })),
+  }),
   cost: Type.Union([MicroCreditsOut, Type.Null()], { description: 'Micro-credits charged; null until final' }),
   max_cost: MicroCreditsOut,
   order: Nullable(
@@ -91,6 +123,7 @@ export function jobView(job: JobRow, receipt?: JobReceiptRef | null, audit?: Job
     weights_sha256: job.weightsSha256,
     url: `/v1/jobs/${job.id}`,
     ...result,
+    progress: (job.progress as { step: number; steps: number; loss: number; tokens_per_second: number } | null) ?? null,
     usage: { input_tokens: job.inputTokens, output_tokens: job.outputTokens },
     // Nullable unions are matched by value before serialising, which a bigint fails.
     cost: job.cost === null ? null : Number(job.cost),

@@ -3,6 +3,7 @@ import type { DbOrTx } from '../db/database.js';
 import { buildTinyModel } from '../runtime/index.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createModelRepository, type ModelRow, type NewModel } from './model-repository.js';
 import { type CheckedModel, storeModelFolder } from './model-store.js';
 
@@ -56,10 +57,24 @@ export const DEFAULT_MODEL_ID = 'tiny-gpt2';
 /** 0.001 credit per job plus 0.002 credit per 1,000 tokens (input and output). */
 export const DEFAULT_MODEL_PRICES = { pricePerJob: 1_000n, pricePer1kTokens: 2_000n };
 
-/** The embedded default model: built deterministically on first start, then registered. */
+/**
+ * The English default model shipped in the repository (`npm run model:train-default` made it with the
+ * project's own trainer); a checkout without it falls back to the seeded random tiny model.
+ */
+export const BUNDLED_DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/default', import.meta.url));
+
+/** The embedded default model: the bundled English model (or a seeded tiny one), registered on first start. */
 export async function ensureDefaultModel(db: DbOrTx, dataDir: string): Promise<ModelRow> {
   const existing = await createModelRepository(db).find(DEFAULT_MODEL_ID);
   if (existing && existsSync(existing.storagePath)) return existing;
+  if (existsSync(join(BUNDLED_DEFAULT_MODEL_DIR, 'config.json'))) {
+    return registerModel(db, dataDir, {
+      id: DEFAULT_MODEL_ID,
+      name: 'Tiny GPT-2 trained on English (State of the Union addresses)',
+      sourceDir: BUNDLED_DEFAULT_MODEL_DIR,
+      ...DEFAULT_MODEL_PRICES,
+    });
+  }
   const sourceDir = join(dataDir, 'models', DEFAULT_MODEL_ID);
   if (!existsSync(join(sourceDir, 'config.json'))) await buildTinyModel(sourceDir);
   return registerModel(db, dataDir, {

@@ -64,7 +64,17 @@ export function createGatewayOcean(config: OceanChainConfig, options: { poolSize
     consumerAddress: client.consumerAddress,
     async ensurePublished(db, model) {
       if (await isLive(model)) return model;
+      // A derived model names its parent asset; the parent must be on this chain first.
+      let parent: { did: string; nftAddress: string; weightsSha256: string } | undefined;
+      if (model.parentModelId) {
+        const [row] = await db.select().from(models).where(eq(models.id, model.parentModelId));
+        if (!row?.did || !row.nftAddress || row.chainId !== config.chainId) {
+          throw new OceanError('invalid_argument', `the parent of "${model.id}" ("${model.parentModelId}") is not published on chain ${config.chainId} yet`);
+        }
+        parent = { did: row.did, nftAddress: row.nftAddress, weightsSha256: row.weightsSha256 };
+      }
       const published = await client.models.publishModel({
+        ...(parent ? { parent } : {}),
         name: model.name,
         symbol: model.id.slice(0, 8).toUpperCase().replace(/[^A-Z0-9]/g, 'X'),
         description: `Posthuman Gateway model ${model.id}; weights sha256 ${model.weightsSha256}`,

@@ -19,6 +19,8 @@ import { toOceanError } from './rpc-errors.js';
 
 /** ERC725 key under which the NFT stores the raw 32-byte sha256 of the weights. */
 export const WEIGHTS_SHA256_KEY = keccak256(toUtf8Bytes('posthuman.weights_sha256'));
+/** ERC725 key under which a derived model's NFT stores its parent's NFT address (20 bytes). */
+export const PARENT_NFT_KEY = keccak256(toUtf8Bytes('posthuman.parent_nft'));
 
 export type ModelPricing = { type: 'free' } | { type: 'fixed'; priceOcean: string };
 
@@ -38,6 +40,8 @@ export interface PublishModelInput {
   /** The marketplace runtime, the only algorithm allowed to compute on the weights. */
   trustedAlgorithm: TrustedAlgorithm;
   serviceEndpoint?: string;
+  /** A fine-tuned model's parent asset: recorded in the DDO and as ERC725 data on the new NFT. */
+  parent?: { did: string; nftAddress: string; weightsSha256: string };
 }
 
 export interface PublishedModel {
@@ -48,7 +52,7 @@ export interface PublishedModel {
   serviceIndex: 0;
   /** Set for fixed-price models. */
   exchangeId?: string;
-  txHashes: { create: string; setMetadata: string; setWeightsHash: string; transfer?: string };
+  txHashes: { create: string; setMetadata: string; setWeightsHash: string; setParent?: string; transfer?: string };
   ddo: ComputeDdo;
 }
 
@@ -130,6 +134,13 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
       const serviceId = computeServiceId(datatokenAddress, 0);
       const ddo = buildComputeDdo({
         ...input,
+        ...(input.parent
+          ? {
+              additionalInformation: {
+                parent: { did: input.parent.did, nft_address: getAddress(input.parent.nftAddress), weights_sha256: normalizeSha256(input.parent.weightsSha256) },
+              },
+            }
+          : {}),
         nftAddress,
         chainId: deps.chainId,
         datatokenAddress,
@@ -144,6 +155,10 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
       sent.push(await publisher.send({ to: nftAddress, data: setMeta, gasLimit: GAS.setMetaDataBase + 40n * BigInt(encoded.bytes.length) }));
       const setWeights = nft.encodeFunctionData('setNewData', [WEIGHTS_SHA256_KEY, `0x${weightsSha256}`]);
       sent.push(await publisher.send({ to: nftAddress, data: setWeights, gasLimit: GAS.setNewData }));
+      if (input.parent) {
+        const setParent = nft.encodeFunctionData('setNewData', [PARENT_NFT_KEY, getAddress(input.parent.nftAddress)]);
+        sent.push(await publisher.send({ to: nftAddress, data: setParent, gasLimit: GAS.setNewData }));
+      }
       if (owner !== publisher.address) {
         const transfer = nft.encodeFunctionData('transferFrom', [publisher.address, owner, 1]);
         sent.push(await publisher.send({ to: nftAddress, data: transfer, gasLimit: GAS.transferNft }));
@@ -160,7 +175,8 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
           create: createReceipt.hash,
           setMetadata: receipts[0].hash,
           setWeightsHash: receipts[1].hash,
-          ...(receipts[2] ? { transfer: receipts[2].hash } : {}),
+          ...(input.parent ? { setParent: receipts[2].hash } : {}),
+          ...(receipts[input.parent ? 3 : 2] ? { transfer: receipts[input.parent ? 3 : 2].hash } : {}),
         },
         ddo,
       };

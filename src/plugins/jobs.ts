@@ -1,6 +1,7 @@
 // Wires the job path: queue producer and events in every role; the consumers too when the worker
 // runs in this process (the embedded default).
 import type { FastifyInstance } from 'fastify';
+import { startDerivedModelPublisher } from '../finetune/derived-model-publisher.js';
 import fp from 'fastify-plugin';
 import { createJobService, type JobService } from '../jobs/job-service.js';
 import { createModelRepository, type ModelRepository } from '../models/model-repository.js';
@@ -95,7 +96,11 @@ export default fp(
         }, 10_000).unref()
       : null;
 
+    // Fine-tuned models are registered by workers and published on chain here.
+    const derivedPublisher = ocean ? startDerivedModelPublisher({ db: app.db, ocean, log: app.log }) : null;
+
     app.addHook('onClose', async () => {
+      derivedPublisher?.stop();
       if (dispatcher) clearInterval(dispatcher);
       await services.close();
     });

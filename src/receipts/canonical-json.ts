@@ -12,7 +12,12 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 /** The part of a stored job request that is the job's input; decoding parameters are not input. */
-export function jobInput(kind: JobKind, request: Record<string, unknown>): { input: unknown } | { texts: unknown } {
+export function jobInput(kind: JobKind, request: Record<string, unknown>): { input: unknown } | { texts: unknown } | { datasets: unknown } {
+  if (kind === 'finetune') {
+    // Training data is named by the sha256 of each dataset (inline texts are hashed on submission).
+    if (!Array.isArray(request.datasets)) throw new TypeError('a finetune request has no `datasets` array');
+    return { datasets: request.datasets.map((d) => (d as { sha256?: unknown }).sha256) };
+  }
   if (kind === 'infer') {
     if (typeof request.input !== 'string') throw new TypeError('an infer request has no string `input`');
     return { input: request.input };
@@ -21,7 +26,7 @@ export function jobInput(kind: JobKind, request: Record<string, unknown>): { inp
   return { texts: request.texts };
 }
 
-/** SHA-256 of the canonical JSON of the request's input: `{input}` for infer, `{texts}` for evaluate. */
+/** SHA-256 of the canonical JSON of the request's input: `{input}` for infer, `{texts}` for evaluate, `{datasets: [sha256…]}` for finetune. */
 export function inputSha256(kind: JobKind, request: Record<string, unknown>): string {
   return sha256Hex(canonicalJson(jobInput(kind, request)));
 }

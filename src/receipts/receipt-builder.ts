@@ -69,6 +69,26 @@ function required<T>(value: T | null | undefined, what: string): T {
   return value;
 }
 
+/** What a replay needs: decoding parameters (seed included) for infer, hyper-parameters for finetune. */
+function receiptParameters(job: ReceiptJob): Record<string, JsonValue> | null {
+  if (job.kind === 'infer') return toJsonValue(job.request.parameters ?? {}) as Record<string, JsonValue>;
+  if (job.kind === 'finetune') return toJsonValue(job.request.hyperparameters ?? {}) as Record<string, JsonValue>;
+  return null;
+}
+
+/** A fine-tune's facts in the receipt: the datasets' hashes, the losses and the new weights' hash. */
+function trainingFacts(result: Record<string, unknown>): NonNullable<ReceiptPayload['training']> {
+  const t = required(result.training as Record<string, unknown> | undefined, 'training result');
+  const newModel = required(t.new_model as { id: string; weights_sha256: string } | null, 'new model');
+  return {
+    datasets: (t.datasets as Array<{ id: string | null; sha256: string }>).map((d) => ({ id: d.id, sha256: d.sha256 })),
+    steps_run: t.steps_run as number,
+    loss_before: (t.loss_before as number | null) ?? null,
+    loss_after: (t.loss_after as number | null) ?? null,
+    new_model: { id: newModel.id, weights_sha256: newModel.weights_sha256 },
+  };
+}
+
 /** Builds and checks the payload; refuses a job the attestation does not describe. */
 export function buildReceiptPayload(input: ReceiptInput): ReceiptPayload {
   const { job, model, worker } = input;
@@ -88,7 +108,7 @@ export function buildReceiptPayload(input: ReceiptInput): ReceiptPayload {
     input_sha256: inputSha256(job.kind, job.request),
     output_sha256: outputSha256(result),
     // Parameters (seed included) are what a replay needs; an evaluation has none.
-    parameters: job.kind === 'infer' ? (toJsonValue(job.request.parameters ?? {}) as Record<string, JsonValue>) : null,
+    parameters: receiptParameters(job),
     usage: { input_tokens: job.inputTokens, output_tokens: required(job.outputTokens, 'output token count') },
     cost: required(job.cost, 'cost').toString(10),
     order: { chain_id: job.orderChainId, tx_hash: job.orderTxHash },
@@ -99,6 +119,7 @@ export function buildReceiptPayload(input: ReceiptInput): ReceiptPayload {
     issued_at: (input.issuedAt ?? new Date()).toISOString(),
     log_index: input.logIndex,
     attestation: input.attestation,
+    ...(job.kind === 'finetune' ? { training: trainingFacts(result) } : {}),
   };
   const mismatches = attestationMismatches(payload);
   if (mismatches.length > 0) {

@@ -18,7 +18,7 @@ export const ReceiptPayload = Type.Object(
   {
     receipt_id: Type.String({ format: 'uuid' }),
     job_id: Type.String({ format: 'uuid' }),
-    kind: Type.Union([Type.Literal('infer'), Type.Literal('evaluate')]),
+    kind: Type.Union([Type.Literal('infer'), Type.Literal('evaluate'), Type.Literal('finetune')]),
     account: Sha256Hex,
     model: Type.Object(
       {
@@ -52,6 +52,22 @@ export const ReceiptPayload = Type.Object(
     issued_at: IsoTime,
     log_index: Type.Integer({ minimum: 0 }),
     attestation: Type.String({ description: "The worker's compact JWS over its attestation" }),
+    /**
+     * Fine-tuning only: what was trained on and what came out. `model.weights_sha256` is the parent's;
+     * `new_model.weights_sha256` is the derived model's decoder file, reproducible by a replay.
+     */
+    training: Type.Optional(
+      Type.Object(
+        {
+          datasets: Type.Array(Type.Object({ id: Nullable(Type.String()), sha256: Sha256Hex }, { additionalProperties: false })),
+          steps_run: Type.Integer({ minimum: 0 }),
+          loss_before: Nullable(Type.Number()),
+          loss_after: Nullable(Type.Number()),
+          new_model: Type.Object({ id: Type.String(), weights_sha256: Sha256Hex }, { additionalProperties: false }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -14,7 +14,7 @@ interface Leg {
   amount: bigint;
 }
 
-interface PostInput {
+export interface PostInput {
   kind: TxKind;
   idempotencyKey: string;
   accountId?: string;
@@ -61,7 +61,7 @@ function assertPositive(amount: bigint, field: string) {
  * transactions lock rows in the same order and cannot deadlock; a book that would go below
  * zero (and may not) makes the update match no row, which aborts the whole transaction.
  */
-async function post(tx: Tx, input: PostInput): Promise<PostResult> {
+export async function post(tx: Tx, input: PostInput): Promise<PostResult> {
   const sum = input.legs.reduce((acc, leg) => acc + leg.amount, 0n);
   if (sum !== 0n) throw new Error(`ledger transaction ${input.kind} does not balance (sum ${sum})`);
   const [created] = await tx

@@ -4,7 +4,7 @@ import type { DbOrTx } from '../db/database.js';
 import { ledgerBooks } from './ledger-schema.js';
 
 export type AccountBookKind = 'available' | 'held' | 'earnings';
-export type SystemBookKind = 'issuance' | 'marketplace';
+export type SystemBookKind = 'issuance' | 'marketplace' | 'deposits' | 'payouts';
 
 export const accountBookCode = (accountId: string, kind: AccountBookKind) => `account:${accountId}:${kind}`;
 export const systemBookCode = (kind: SystemBookKind) => `system:${kind}`;
@@ -26,12 +26,23 @@ export async function ensureAccountBooks(
   return Object.fromEntries(rows.map((r) => [r.kind, r.id])) as Record<AccountBookKind, string>;
 }
 
-/** System books are created on first use; `issuance` is the only book allowed below zero. */
+/** System books are created on first use; `issuance` and `deposits` (credit bought on chain) may go below zero. */
 export async function ensureSystemBook(db: DbOrTx, kind: SystemBookKind): Promise<string> {
   const code = systemBookCode(kind);
   const [row] = await db
     .insert(ledgerBooks)
-    .values({ code, kind, allowNegative: kind === 'issuance' })
+    .values({ code, kind, allowNegative: kind === 'issuance' || kind === 'deposits' })
+    .onConflictDoUpdate({ target: ledgerBooks.code, set: { code: sql`excluded.code` } })
+    .returning({ id: ledgerBooks.id });
+  return row.id;
+}
+
+/** The account's `payout_held` book (earnings in an on-chain payout not yet confirmed), created on first use. */
+export async function ensurePayoutHeldBook(db: DbOrTx, accountId: string): Promise<string> {
+  const code = `account:${accountId}:payout_held`;
+  const [row] = await db
+    .insert(ledgerBooks)
+    .values({ code, accountId, kind: 'payout_held' })
     .onConflictDoUpdate({ target: ledgerBooks.code, set: { code: sql`excluded.code` } })
     .returning({ id: ledgerBooks.id });
   return row.id;

@@ -17,6 +17,9 @@ import { accounts, apiKeys } from '../accounts/accounts-schema.js';
 /**
  * A book is one balance: an account's `available` or `held` credit, or a system book
  * (`issuance` is where granted credit comes from and may go negative; `marketplace` earns fees).
+ * Wallet books: `deposits` is where credit bought on chain comes from (may go negative, like
+ * `issuance`), `payouts` what left on chain to owners, and an account's `payout_held` its earnings
+ * on their way to its wallet.
  */
 export const ledgerBooks = pgTable(
   'ledger_books',
@@ -24,7 +27,7 @@ export const ledgerBooks = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     code: text('code').notNull().unique(),
     accountId: uuid('account_id').references(() => accounts.id),
-    kind: text('kind', { enum: ['available', 'held', 'issuance', 'marketplace', 'earnings'] }).notNull(),
+    kind: text('kind', { enum: ['available', 'held', 'issuance', 'marketplace', 'earnings', 'payout_held', 'deposits', 'payouts'] }).notNull(),
     balance: bigint('balance', { mode: 'bigint' }).notNull().default(sql`0`),
     allowNegative: boolean('allow_negative').notNull().default(false),
   },
@@ -38,7 +41,9 @@ export const ledgerTransactions = pgTable(
   'ledger_transactions',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    kind: text('kind', { enum: ['grant', 'hold', 'capture', 'release', 'settle'] }).notNull(),
+    kind: text('kind', {
+      enum: ['grant', 'hold', 'capture', 'release', 'settle', 'deposit', 'deposit_reversal', 'payout_hold', 'payout_settle', 'payout_release'],
+    }).notNull(),
     /** Makes every movement happen at most once, whatever the retries. */
     idempotencyKey: text('idempotency_key').notNull().unique(),
     accountId: uuid('account_id').references(() => accounts.id),

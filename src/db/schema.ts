@@ -7,3 +7,4 @@ export * from '../http/idempotency-schema.js';
 export * from '../jobs/jobs-schema.js';
 export * from '../models/models-schema.js';
 export * from '../receipts/receipts-schema.js';
+export * from '../wallet/wallet-schema.js';

@@ -1,28 +1,43 @@
-// Dataset routes: upload, list, read metadata, delete. No route ever returns a dataset's content.
+// Dataset routes: upload, list, read metadata, delete. No route ever returns a dataset's content:
+// the schemas below have no field that could hold it, and errors name lines, never their text.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { keyPrincipal } from '../accounts/principal.js';
-import { notFound } from '../errors/app-error.js';
-import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, MicroCreditsOut, Nullable, Uuid } from '../http/schemas.js';
-import { createDataset, type DatasetRow, deleteDataset, findDataset, listDatasets } from './dataset-service.js';
+import { AppError } from '../errors/app-error.js';
+import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, MicroCreditsOut, Nullable, Page, PageQuery, Uuid } from '../http/schemas.js';
+import type { DatasetRow } from './dataset-repository.js';
+import { deleteDataset, getDataset, listDatasets, uploadDataset } from './dataset-service.js';
+import type { DatasetFormat } from './datasets-schema.js';
 
 const DatasetSchema = Type.Object({
   id: Uuid,
   object: Type.Literal('dataset'),
   name: Type.String(),
   description: Nullable(Type.String()),
-  format: Type.Unsafe<'text' | 'jsonl'>({ type: 'string', enum: ['text', 'jsonl'] }),
+  format: Type.Unsafe<DatasetFormat>({ type: 'string', enum: ['text', 'jsonl'] }),
   sha256: Type.String({ description: 'SHA-256 of the stored bytes, exactly as uploaded (fine-tune receipts name it)' }),
   bytes: Type.Integer(),
   documents: Type.Integer({ description: 'Documents the trainer reads: JSONL lines, or the pieces of a text between `<|endoftext|>` lines' }),
-  tokens: Nullable(Type.Integer({ description: 'GPT-2 tokens over all documents' })),
+  tokens: Nullable(Type.Integer({ description: 'GPT-2 tokens over all documents; null when the text was not counted (a stretch of over 8,000 characters with no word boundary)' })),
   price_per_job: MicroCreditsOut,
   listed: Type.Boolean({ description: 'Listed: anyone may train on it for price_per_job; unlisted: only its owner' }),
+  owner_account_id: Nullable(Type.String({ description: "The owner's account id, shown only to the owner; null otherwise" })),
   owned_by_you: Type.Boolean(),
+  ocean: Nullable(
+    Type.Object({
+      chain_id: Type.Integer(),
+      did: Type.String(),
+      nft_address: Type.String(),
+      datatoken_address: Type.String(),
+      tx_hashes: Type.Record(Type.String(), Type.String()),
+    }),
+  ),
   created_at: Type.String({ format: 'date-time' }),
+  deleted_at: Nullable(Type.String({ format: 'date-time', description: 'Set by DELETE (then no new fine-tune may use it)' })),
 });
 
 function datasetView(d: DatasetRow, viewer: string) {
+  const owned = d.ownerAccountId === viewer;
   return {
     id: d.id,
     object: 'dataset' as const,
@@ -35,8 +50,14 @@ function datasetView(d: DatasetRow, viewer: string) {
     tokens: d.tokens,
     price_per_job: d.pricePerJob,
     listed: d.listed,
-    owned_by_you: d.ownerAccountId === viewer,
+    owner_account_id: owned ? d.ownerAccountId : null,
+    owned_by_you: owned,
+    ocean:
+      d.did && d.nftAddress && d.datatokenAddress && d.chainId !== null
+        ? { chain_id: d.chainId, did: d.did, nft_address: d.nftAddress, datatoken_address: d.datatokenAddress, tx_hashes: d.publishTxHashes ?? {} }
+        : null,
     created_at: d.createdAt.toISOString(),
+    deleted_at: d.deletedAt?.toISOString() ?? null,
   };
 }
 
@@ -45,7 +66,12 @@ const UploadQuery = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 200 }),
     description: Type.Optional(Type.String({ maxLength: 2000 })),
     price_per_job: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Micro-credits paid to you by each fine-tune that uses it' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        default: 0,
+        description: 'Micro-credits paid to you by each fine-tune that uses it',
+      }),
     ),
     listed: Type.Optional(Type.Boolean({ default: false, description: 'Let every account train on it (at price_per_job)' })),
   },
@@ -56,10 +82,23 @@ const TEXT_TYPES = ['text/plain'];
 const JSONL_TYPES = ['application/jsonl', 'application/x-ndjson', 'application/jsonlines'];
 const security = [{ apiKey: [] }];
 
+function formatOf(contentType: string | undefined): DatasetFormat {
+  const type = String(contentType ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
+  if (TEXT_TYPES.includes(type)) return 'text';
+  if (JSONL_TYPES.includes(type)) return 'jsonl';
+  throw new AppError('unsupported_media_type', `send the dataset as ${[...TEXT_TYPES, ...JSONL_TYPES].join(', ')}`);
+}
+
 const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const limit = app.config.datasetUploadLimitBytes;
-  // The raw bytes: their sha256 is the dataset's identity, so nothing may re-encode them first.
+  // The raw bytes: their sha256 is the dataset's identity, so nothing may re-encode them first. In
+  // this plugin only: elsewhere text/plain keeps Fastify's parser.
+  app.removeContentTypeParser(TEXT_TYPES);
   app.addContentTypeParser([...TEXT_TYPES, ...JSONL_TYPES], { parseAs: 'buffer', bodyLimit: limit }, (_req, body, done) => done(null, body));
+  const deps = () => ({ db: app.db, dataDir: app.config.dataDir });
 
   app.post(
     '/v1/datasets',
@@ -72,28 +111,32 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Upload a dataset for fine-tuning (its content is never served back)',
         description:
           'The body is the dataset: `text/plain` (UTF-8; one document, or several separated by lines that are exactly ' +
-          '`<|endoftext|>`) or JSONL (`application/jsonl`; one JSON object per line with a string `text`). At most ' +
-          'DATASET_UPLOAD_LIMIT_BYTES (413 above) and DATASET_MAX_DOCUMENTS documents; invalid UTF-8, NUL characters or a ' +
-          'bad JSONL line are a 400 naming the line (never its content). The bytes are stored by sha256 on the compute ' +
-          'side; no route returns them. Listed datasets can be used by anyone for `price_per_job`, paid to you in the ' +
-          "ledger transaction that captures the fine-tune's cost.",
+          '`<|endoftext|>`; pieces that are only whitespace are dropped) or JSONL (`application/jsonl`, ' +
+          '`application/x-ndjson`; one JSON object per line with a string `text`, other fields ignored, blank lines ' +
+          'skipped). At most DATASET_UPLOAD_LIMIT_BYTES (413 above) and DATASET_MAX_DOCUMENTS documents (413); an empty ' +
+          'body, invalid UTF-8, a NUL character or a bad JSONL line is a 400 `validation_failed` naming the line (never ' +
+          'its content). The bytes are stored by sha256 on the compute side; no route returns them. Unlisted datasets ' +
+          "serve only your account's fine-tunes; listed ones anyone's, for `price_per_job`, paid to you in the ledger " +
+          "transaction that captures the fine-tune's cost.",
         security,
         consumes: [...TEXT_TYPES, ...JSONL_TYPES],
         querystring: UploadQuery,
         body: Type.Unsafe<Buffer>({ description: 'The dataset: plain text or JSONL' }),
-        response: { 201: DatasetSchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS, 400]) },
+        response: { 201: DatasetSchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS]) },
       },
     },
     async (request, reply) => {
       const { accountId } = keyPrincipal(request);
-      const type = String(request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      const format = formatOf(request.headers['content-type']);
+      const body: unknown = request.body ?? Buffer.alloc(0);
+      if (!Buffer.isBuffer(body)) throw new AppError('unsupported_media_type', 'send the dataset as text/plain or JSONL');
       const q = request.query;
-      const row = await createDataset(app.db, app.config.dataDir, {
+      const row = await uploadDataset(deps(), {
         ownerAccountId: accountId,
         name: q.name,
         description: q.description,
-        format: JSONL_TYPES.includes(type) ? 'jsonl' : 'text',
-        bytes: request.body as Buffer,
+        format,
+        bytes: body,
         pricePerJob: BigInt(q.price_per_job ?? 0),
         listed: q.listed ?? false,
         maxDocuments: app.config.datasetMaxDocuments,
@@ -110,15 +153,17 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listDatasets',
         tags: ['datasets'],
         summary: 'Your datasets and the listed ones (metadata only), newest first',
+        description:
+          "Deleted datasets and other accounts' unlisted ones are not shown. Pages with `next_cursor` like `GET /v1/jobs`.",
         security,
-        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 100 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ data: Type.Array(DatasetSchema) }), ...errorResponses(KEY_AUTH_ERRORS) },
+        querystring: PageQuery,
+        response: { 200: Page(DatasetSchema), ...errorResponses(KEY_AUTH_ERRORS) },
       },
     },
     async (request) => {
       const { accountId } = keyPrincipal(request);
-      const rows = await listDatasets(app.db, accountId, request.query.limit ?? 100);
-      return { data: rows.map((d) => datasetView(d, accountId)) };
+      const page = await listDatasets(app.db, accountId, { limit: request.query.limit ?? 50, cursor: request.query.cursor });
+      return { data: page.data.map((d) => datasetView(d, accountId)), next_cursor: page.nextCursor };
     },
   );
 
@@ -130,6 +175,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getDataset',
         tags: ['datasets'],
         summary: 'One dataset: yours or a listed one (metadata only)',
+        description: "Another account's unlisted dataset, and a deleted one, are 404 `dataset_not_found`, as if it did not exist.",
         security,
         params: IdParams,
         response: { 200: DatasetSchema, ...errorResponses([...KEY_AUTH_ERRORS, 404]) },
@@ -137,9 +183,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { accountId } = keyPrincipal(request);
-      const row = await findDataset(app.db, accountId, request.params.id);
-      if (!row) throw notFound('dataset');
-      return datasetView(row, accountId);
+      return datasetView(await getDataset(app.db, accountId, request.params.id), accountId);
     },
   );
 
@@ -153,7 +197,8 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Delete one of your datasets',
         description:
           'No new fine-tune may use it; fine-tunes already accepted still train on it. The stored content is removed ' +
-          'once no other dataset row and no unfinished job refers to its sha256.',
+          'once no other dataset row and no unfinished fine-tune refers to its sha256. Answers the dataset with ' +
+          "`deleted_at` set. Another account's listed dataset is 403; an unlisted one, or one already deleted, 404.",
         security,
         params: IdParams,
         response: { 200: DatasetSchema, ...errorResponses([...KEY_AUTH_ERRORS, 404]) },
@@ -161,9 +206,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { accountId } = keyPrincipal(request);
-      const row = await deleteDataset(app.db, app.config.dataDir, accountId, request.params.id);
-      if (!row) throw notFound('dataset');
-      return datasetView(row, accountId);
+      return datasetView(await deleteDataset(deps(), accountId, request.params.id), accountId);
     },
   );
 };

@@ -1,152 +1,164 @@
-// Datasets that never leave: content stored by sha256 under <dataDir>/datasets, metadata in Postgres.
-// Nothing here returns content to a caller; only workers read it back (readDatasetDocuments), and only
-// after checking the bytes still hash to the recorded sha256.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
-import type { Db, DbOrTx } from '../db/database.js';
+// Datasets for fine-tuning: upload (parse, count, store by sha256, register), the views an account
+// may have, delete, and the two calls the fine-tune path makes: quoteDatasets when a job is
+// submitted (gateway) and readDatasetDocuments when it runs (worker). No call returns content
+// except readDatasetDocuments, which only the worker uses.
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Db, DbOrTx, Tx } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
-import { DatasetContentError, decodeDatasetText, parseDatasetDocuments } from './dataset-content.js';
+import { jobs } from '../jobs/jobs-schema.js';
+import { DatasetContentError, parseDatasetDocuments } from './dataset-content.js';
+import { createDatasetRepository, type DatasetRow, lockDatasetContent } from './dataset-repository.js';
+import { readDatasetBytes, removeDatasetBytes, sha256Hex, storeDatasetBytes } from './dataset-store.js';
 import { countDatasetTokens } from './dataset-tokens.js';
-import { type DatasetFormat, datasets } from './datasets-schema.js';
+import type { DatasetFormat } from './datasets-schema.js';
 
-export type DatasetRow = typeof datasets.$inferSelect;
+export { DatasetIntegrityError } from './dataset-store.js';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-export function datasetContentPath(dataDir: string, sha256: string): string {
-  if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
-  return join(dataDir, 'datasets', sha256);
-}
-
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
-
-/** Writes the bytes under their sha256 (temp file + rename: a half-written file is never visible). */
-async function storeContent(dataDir: string, bytes: Uint8Array, sha256: string): Promise<void> {
-  const target = datasetContentPath(dataDir, sha256);
-  if (await exists(target)) return;
-  await mkdir(join(dataDir, 'datasets'), { recursive: true });
-  const temp = `${target}.incoming-${randomBytes(6).toString('hex')}`;
-  try {
-    await writeFile(temp, bytes, { mode: 0o600 });
-    await rename(temp, target);
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
-export interface NewDatasetInput {
+export interface DatasetUpload {
   ownerAccountId: string;
   name: string;
   description?: string;
-  format: DatasetFormat;
-  bytes: Uint8Array;
   pricePerJob: bigint;
   listed: boolean;
+  format: DatasetFormat;
+  bytes: Uint8Array;
+  /** More documents than this is refused (413). */
   maxDocuments: number;
 }
 
-/** Parses (refusing anything but UTF-8 training text), hashes, stores and records one upload. */
-export async function createDataset(db: Db, dataDir: string, input: NewDatasetInput): Promise<DatasetRow> {
-  if (input.bytes.length === 0) throw new AppError('validation_failed', 'the dataset is empty', { field: 'body' });
-  let documents: string[];
-  try {
-    documents = parseDatasetDocuments(input.bytes, input.format, { maxDocuments: input.maxDocuments });
-  } catch (err) {
-    if (err instanceof DatasetContentError) throw new AppError('validation_failed', err.message, { field: 'body' });
-    throw err;
-  }
-  if (documents.length === 0) throw new AppError('validation_failed', 'the dataset holds no text', { field: 'body' });
-  const sha256 = createHash('sha256').update(input.bytes).digest('hex');
-  const tokens = await countDatasetTokens(documents);
-  await storeContent(dataDir, input.bytes, sha256);
-  const [row] = await db
-    .insert(datasets)
-    .values({
-      ownerAccountId: input.ownerAccountId,
-      name: input.name,
-      description: input.description ?? null,
-      format: input.format,
-      sha256,
-      bytes: input.bytes.length,
-      documents: documents.length,
-      tokens,
-      pricePerJob: input.pricePerJob,
-      listed: input.listed,
-    })
-    .returning();
-  return row;
-}
-
-/** Rows an account may see and use: its own, and listed ones; deleted ones never. */
-const usableBy = (accountId: string) => and(isNull(datasets.deletedAt), or(eq(datasets.ownerAccountId, accountId), eq(datasets.listed, true)));
-
-export async function listDatasets(db: DbOrTx, accountId: string, limit: number): Promise<DatasetRow[]> {
-  return db.select().from(datasets).where(usableBy(accountId)).orderBy(desc(datasets.createdAt), desc(datasets.id)).limit(limit);
-}
-
-/** One dataset the account may see; an unlisted one of another account is indistinguishable from none. */
-export async function findDataset(db: DbOrTx, accountId: string, id: string): Promise<DatasetRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(datasets)
-    .where(and(eq(datasets.id, id), usableBy(accountId)));
-  return row;
-}
-
-export interface QuotedDataset {
+/** What a fine-tune job needs to know of each dataset it trains on (never the content). */
+export interface DatasetQuote {
   id: string;
   ownerAccountId: string;
   sha256: string;
   format: DatasetFormat;
   pricePerJob: bigint;
   tokens: number | null;
+  documents: number;
+  bytes: number;
 }
 
+const datasetNotFound = (id: string, field?: string) =>
+  new AppError('dataset_not_found', `dataset ${JSON.stringify(id.slice(0, 64))} not found`, field ? { field } : {});
+
 /**
- * At submission: every id must be usable by the account (its own or listed, not deleted); returns
- * them in the order asked. The first that is not is a 404 naming `datasets[i]`.
+ * Whether anything still needs these bytes: a dataset row not deleted, or an unfinished fine-tune
+ * that was accepted with them (it trains on them after the dataset's owner deleted it).
  */
-export async function quoteDatasets(db: DbOrTx, accountId: string, ids: string[]): Promise<QuotedDataset[]> {
-  const rows = ids.length ? await db.select().from(datasets).where(and(inArray(datasets.id, ids), usableBy(accountId))) : [];
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return ids.map((id, i) => {
-    const r = byId.get(id);
-    if (!r) throw new AppError('not_found', `dataset ${id} not found`, { field: `body.datasets[${i}]` });
-    return { id: r.id, ownerAccountId: r.ownerAccountId, sha256: r.sha256, format: r.format, pricePerJob: r.pricePerJob, tokens: r.tokens };
+async function contentInUse(tx: Tx, sha256: string): Promise<boolean> {
+  if ((await createDatasetRepository(tx).countLive(sha256)) > 0) return true;
+  const [row] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.kind, 'finetune'),
+        inArray(jobs.status, ['queued', 'running']),
+        sql`${jobs.request}->'datasets' @> ${JSON.stringify([{ sha256 }])}::jsonb`,
+      ),
+    );
+  return row.n > 0;
+}
+
+/** Removes a content file nothing needs any more (under the content lock, so no upload races it). */
+async function removeIfUnused(db: Db, dataDir: string, sha256: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockDatasetContent(tx, sha256);
+    if (!(await contentInUse(tx, sha256))) await removeDatasetBytes(dataDir, sha256);
   });
 }
 
-/** On a worker: the stored documents, after checking the bytes still hash to `sha256` (else it throws). */
-export async function readDatasetDocuments(dataDir: string, dataset: { sha256: string; format: DatasetFormat }): Promise<string[]> {
-  const bytes = await readFile(datasetContentPath(dataDir, dataset.sha256));
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== dataset.sha256) throw new Error(`dataset content hashes to ${actual}, not the recorded ${dataset.sha256}`);
-  decodeDatasetText(bytes);
-  return parseDatasetDocuments(bytes, dataset.format);
+/** Parses and counts an upload, stores its bytes by sha256 and registers it. Refusals store nothing. */
+export async function uploadDataset(deps: { db: Db; dataDir: string }, upload: DatasetUpload): Promise<DatasetRow> {
+  let documents: string[];
+  try {
+    documents = parseDatasetDocuments(upload.bytes, upload.format, { maxDocuments: upload.maxDocuments });
+  } catch (err) {
+    if (!(err instanceof DatasetContentError)) throw err;
+    throw new AppError(err.problem === 'too_many_documents' ? 'payload_too_large' : 'validation_failed', err.message, { field: 'body' });
+  }
+  const tokens = await countDatasetTokens(documents);
+  const sha256 = sha256Hex(upload.bytes);
+  try {
+    return await deps.db.transaction(async (tx) => {
+      await lockDatasetContent(tx, sha256);
+      await storeDatasetBytes(deps.dataDir, upload.bytes, sha256);
+      return createDatasetRepository(tx).insert({
+        ownerAccountId: upload.ownerAccountId,
+        name: upload.name,
+        description: upload.description ?? null,
+        format: upload.format,
+        sha256,
+        bytes: upload.bytes.byteLength,
+        documents: documents.length,
+        tokens,
+        pricePerJob: upload.pricePerJob,
+        listed: upload.listed,
+      });
+    });
+  } catch (err) {
+    // A file stored for a row that was never committed must not stay behind (unless others use it).
+    await removeIfUnused(deps.db, deps.dataDir, sha256).catch(() => {});
+    throw err;
+  }
+}
+
+/** A dataset the account may see (its own, or listed); deleted and others' unlisted ones are 404. */
+export async function getDataset(db: DbOrTx, accountId: string, id: string): Promise<DatasetRow> {
+  const row = await createDatasetRepository(db).findVisible(accountId, id);
+  if (!row) throw datasetNotFound(id, 'params.id');
+  return row;
+}
+
+export function listDatasets(db: DbOrTx, accountId: string, page: { limit: number; cursor?: string }) {
+  return createDatasetRepository(db).listVisible(accountId, page);
 }
 
 /**
- * The owner's delete: no new job may use it. Jobs already accepted keep their sha256 and still read
- * the content; the file goes once no live row and no unfinished job refers to it.
+ * Marks the owner's dataset deleted (no new job may use it), then removes its content file when no
+ * other live row and no unfinished fine-tune holds the same bytes. Someone else's listed dataset is
+ * 403; an invisible one 404.
  */
-export async function deleteDataset(db: Db, dataDir: string, accountId: string, id: string): Promise<DatasetRow | undefined> {
-  const [row] = await db
-    .update(datasets)
-    .set({ deletedAt: new Date() })
-    .where(and(eq(datasets.id, id), eq(datasets.ownerAccountId, accountId), isNull(datasets.deletedAt)))
-    .returning();
-  if (!row) return undefined;
-  const result = (await db.execute(sql`
-    SELECT (SELECT count(*) FROM datasets WHERE sha256 = ${row.sha256} AND deleted_at IS NULL)
-         + (SELECT count(*) FROM jobs WHERE kind = 'finetune' AND status IN ('queued', 'running')
-              AND request->'datasets' @> ${JSON.stringify([{ sha256: row.sha256 }])}::jsonb) AS live`)) as unknown as { rows: { live: string | number }[] };
-  const live = result.rows[0]?.live ?? 1;
-  if (Number(live) === 0) await rm(datasetContentPath(dataDir, row.sha256), { force: true });
+export async function deleteDataset(deps: { db: Db; dataDir: string }, accountId: string, id: string): Promise<DatasetRow> {
+  const repo = createDatasetRepository(deps.db);
+  const row = await repo.markDeleted(accountId, id);
+  if (!row) {
+    if (await repo.findVisible(accountId, id)) throw new AppError('forbidden', 'only the owner of a dataset can delete it', { field: 'params.id' });
+    throw datasetNotFound(id, 'params.id');
+  }
+  await removeIfUnused(deps.db, deps.dataDir, row.sha256);
   return row;
+}
+
+/**
+ * At submission (gateway): checks that every id is usable by accountId (its own or listed, not
+ * deleted) and returns them in the order given. An unknown or unusable id is a 404
+ * `dataset_not_found` naming `body.datasets[<i>]` (i: its index in `ids`); which of the two it was
+ * is not told.
+ */
+export async function quoteDatasets(db: DbOrTx, accountId: string, ids: string[]): Promise<DatasetQuote[]> {
+  const rows = new Map((await createDatasetRepository(db).findMany(ids)).map((r) => [r.id, r]));
+  return ids.map((id, i) => {
+    const row = rows.get(id.toLowerCase());
+    if (!row || row.deletedAt !== null || (row.ownerAccountId !== accountId && !row.listed)) throw datasetNotFound(id, `body.datasets[${i}]`);
+    return {
+      id: row.id,
+      ownerAccountId: row.ownerAccountId,
+      sha256: row.sha256,
+      format: row.format,
+      pricePerJob: row.pricePerJob,
+      tokens: row.tokens,
+      documents: row.documents,
+      bytes: row.bytes,
+    };
+  });
+}
+
+/**
+ * On the worker: reads the stored content, checks its sha256 again (a mismatch or a missing file
+ * throws DatasetIntegrityError) and returns its documents' texts, as the upload counted them.
+ */
+export async function readDatasetDocuments(dataDir: string, dataset: { sha256: string; format: 'text' | 'jsonl' }): Promise<string[]> {
+  const bytes = await readDatasetBytes(dataDir, dataset.sha256);
+  return parseDatasetDocuments(bytes, dataset.format);
 }

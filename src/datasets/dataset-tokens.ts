@@ -22,6 +22,19 @@ const SAFE_CUT = /(?<=[^\s'])(?:(?<=\p{L})(?!\p{L})|(?<=\p{N})(?!\p{N})|(?<=[^\s
 const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The first safe cut in [from, to], or -1. */
+function findCut(text: string, from: number, to: number): number {
+  for (let at = from; at <= to; ) {
+    SAFE_CUT.lastIndex = at;
+    const found = SAFE_CUT.exec(text);
+    if (!found || found.index > to) return -1;
+    // In unicode mode a lastIndex inside a surrogate pair moves back to the pair's start: step past it.
+    if (found.index >= at && !isLowSurrogate(text.charCodeAt(found.index))) return found.index;
+    at = Math.max(at, found.index) + 1;
+  }
+  return -1;
+}
+
 interface Counting {
   chunk: number;
   window: number;
@@ -45,17 +58,7 @@ async function countOrdinary(state: Counting, text: string): Promise<number | nu
   let total = 0;
   let start = 0;
   while (text.length - start > chunk + window) {
-    SAFE_CUT.lastIndex = Math.max(start + 1, start + chunk - window);
-    let cut = -1;
-    for (let found = SAFE_CUT.exec(text); found; found = SAFE_CUT.exec(text)) {
-      if (found.index > start + chunk + window) break;
-      // A cut between the halves of a surrogate pair is no cut at all.
-      if (!isLowSurrogate(text.charCodeAt(found.index))) {
-        cut = found.index;
-        break;
-      }
-      SAFE_CUT.lastIndex = found.index + 1;
-    }
+    const cut = findCut(text, Math.max(start + 1, start + chunk - window), start + chunk + window);
     if (cut === -1) return null;
     total += await counted(state, text.slice(start, cut));
     start = cut;

@@ -16,6 +16,7 @@ export const ERROR_CATALOG = {
   forbidden: { status: 403, title: 'Not allowed' },
   scope_exceeds_parent: { status: 403, title: 'Scope not held by the creating key' },
   not_found: { status: 404, title: 'Not found' },
+  dataset_not_found: { status: 404, title: 'Dataset not found' },
   request_timeout: { status: 408, title: 'Request timeout' },
   conflict: { status: 409, title: 'Conflict' },
   model_exists: { status: 409, title: 'Model id taken' },

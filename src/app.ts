@@ -14,6 +14,7 @@ import { frameworkErrorOptions } from './errors/framework-errors.js';
 import requestTextGuard from './http/request-text-guard.js';
 import { createValidatorCompiler } from './http/validator-compiler.js';
 import jobRoutes from './jobs/job-routes.js';
+import openaiRoutes from './openai/openai-routes.js';
 import modelRoutes from './models/model-routes.js';
 import datasetRoutes from './datasets/dataset-routes.js';
 import healthRoutes from './ops/health-routes.js';
@@ -110,6 +111,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(verifyRoutes);
   await app.register(import('./receipts/marketplace-document-routes.js'));
   await app.register(auditRoutes);
+  await app.register(openaiRoutes, { prefix: '/openai/v1' });
   return app;
 }
 

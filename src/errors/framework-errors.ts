@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyServerOptions } from 'fastify';
 import { AppError } from './app-error.js';
 import { fromFastifyError, problemBody, sendProblem } from './error-handler.js';
+import { sendOpenAIError } from '../openai/openai-errors.js';
 
 /** What the socket-level handler answers, by Node's parser error code. */
 function clientError(err: NodeJS.ErrnoException): AppError {
@@ -24,6 +25,8 @@ export function frameworkErrorOptions(): Pick<FastifyServerOptions, 'frameworkEr
   return {
     frameworkErrors: (err, request, reply) => {
       reply.header('X-Request-Id', String(request.id));
+      // The OpenAI-compatible routes answer in OpenAI's error shape even before routing.
+      if (request.url.startsWith('/openai/')) return sendOpenAIError(request, reply, fromFastifyError(err as FastifyError));
       return sendProblem(request, reply, fromFastifyError(err as FastifyError));
     },
     clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {

@@ -42,6 +42,7 @@ export default fp(
           { name: 'jobs', description: 'Inference and evaluation jobs' },
           { name: 'receipts', description: 'Signed job receipts, signing keys, the transparency log' },
           { name: 'operations', description: 'Health, readiness, metrics' },
+          { name: 'openai', description: 'OpenAI-compatible routes (/openai/v1): the official SDKs work with this base URL and an API key' },
         ],
       },
       refResolver: {

@@ -34,7 +34,7 @@ type Op = Operation & { method: string; path: string };
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 40);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_240_601);
 /** Operations that run jobs or write keys and files: fewer cases, so the default run stays short. */
-const SLOW = new Set(['infer', 'evaluate', 'rotateGatewayKey', 'publishModel', 'publishModelFromPath', 'requestAudit']);
+const SLOW = new Set(['infer', 'evaluate', 'rotateGatewayKey', 'publishModel', 'publishModelFromPath', 'requestAudit', 'openaiCreateCompletion', 'openaiCreateChatCompletion']);
 
 const doc = JSON.parse(readFileSync(new URL('../../../openapi/openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, Operation>>;
@@ -273,6 +273,12 @@ function breach(op: Op, status: number, contentType: string | undefined, body: s
   // A 503 the operation documents is an answer (e.g. anchoring with CHAIN=off), not a crash.
   if (status >= 500 && !(status === 503 && '503' in op.responses)) return `status ${status}`;
   if (status < 400) return undefined;
+  // The OpenAI-compatible routes answer errors in OpenAI's shape instead.
+  if (op.path.startsWith('/openai/')) {
+    if (!contentType?.startsWith('application/json')) return `content-type ${contentType}`;
+    const error = (JSON.parse(body) as { error?: Record<string, unknown> }).error;
+    return typeof error?.message === 'string' && typeof error.type === 'string' ? undefined : 'not an OpenAI error body';
+  }
   if (!contentType?.startsWith('application/problem+json')) return `content-type ${contentType}`;
   let problem: Record<string, unknown>;
   try {

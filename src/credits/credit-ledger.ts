@@ -4,7 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { AppError } from '../errors/app-error.js';
 import { type Db, type DbOrTx, inTransaction, type Tx } from '../db/database.js';
 import { apiKeys } from '../accounts/accounts-schema.js';
-import { accountBalances, ensureAccountBooks, ensureSystemBook } from './ledger-books.js';
+import { accountBalances, type AccountBookKind, createBookCache, ensureAccountBooks, ensureSystemBook, type SystemBookKind } from './ledger-books.js';
 import { holds, ledgerBooks, ledgerEntries, ledgerTransactions } from './ledger-schema.js';
 
 type TxKind = (typeof ledgerTransactions.kind.enumValues)[number];
@@ -84,6 +84,7 @@ export async function post(tx: Tx, input: PostInput): Promise<PostResult> {
     return { transactionId: existing.id, holdId: existing.holdId, replayed: true };
   }
   const legs = input.legs.filter((l) => l.amount !== 0n).sort((a, b) => (a.bookId < b.bookId ? -1 : 1));
+  const entries: (typeof ledgerEntries.$inferInsert)[] = [];
   for (const leg of legs) {
     const [book] = await tx
       .update(ledgerBooks)
@@ -96,23 +97,29 @@ export async function post(tx: Tx, input: PostInput): Promise<PostResult> {
       )
       .returning({ balance: ledgerBooks.balance });
     if (!book) throw new InsufficientFundsError('the available balance does not cover this amount');
-    await tx
-      .insert(ledgerEntries)
-      .values({ transactionId: created.id, bookId: leg.bookId, amount: leg.amount, balanceAfter: book.balance });
+    entries.push({ transactionId: created.id, bookId: leg.bookId, amount: leg.amount, balanceAfter: book.balance });
   }
+  // The entries in one statement: the books above are updated one by one, in id order, for the locks.
+  if (entries.length > 0) await tx.insert(ledgerEntries).values(entries);
   return { transactionId: created.id, replayed: false };
 }
 
 export function createLedger({ db }: { db: Db }) {
+  const bookCache = createBookCache();
   return {
+    /** The account's book ids (created if missing), cached once known to be committed. */
+    accountBooks: (tx: DbOrTx, accountId: string): Promise<Record<AccountBookKind, string>> => ensureAccountBooks(tx, accountId, bookCache),
+    /** A system book's id (created if missing), cached once known to be committed. */
+    systemBook: (tx: DbOrTx, kind: SystemBookKind): Promise<string> => ensureSystemBook(tx, kind, bookCache),
+
     async grant(
       input: { accountId: string; amount: bigint; reason: string; idempotencyKey: string },
       on: DbOrTx = db,
     ): Promise<PostResult & { balance: bigint }> {
       assertPositive(input.amount, 'amount');
       return inTransaction(on, async (tx) => {
-        const books = await ensureAccountBooks(tx, input.accountId);
-        const issuance = await ensureSystemBook(tx, 'issuance');
+        const books = await ensureAccountBooks(tx, input.accountId, bookCache);
+        const issuance = await ensureSystemBook(tx, 'issuance', bookCache);
         const result = await post(tx, {
           kind: 'grant',
           idempotencyKey: `grant:${input.idempotencyKey}`,
@@ -135,7 +142,7 @@ export function createLedger({ db }: { db: Db }) {
     async hold(input: HoldInput, on: DbOrTx = db): Promise<{ holdId: string; replayed: boolean }> {
       assertPositive(input.amount, 'amount');
       return inTransaction(on, async (tx) => {
-        const books = await ensureAccountBooks(tx, input.accountId);
+        const books = await ensureAccountBooks(tx, input.accountId, bookCache);
         // The ledger row is written first: a concurrent retry with the same key waits on it and
         // then finds it, so a hold is created once however many times the call is repeated.
         const holdId = randomUUID();
@@ -175,10 +182,10 @@ export function createLedger({ db }: { db: Db }) {
         }
         const capture = input.capture < 0n ? 0n : input.capture > hold.amount ? hold.amount : input.capture;
         const release = hold.amount - capture;
-        const books = await ensureAccountBooks(tx, hold.accountId);
+        const books = await ensureAccountBooks(tx, hold.accountId, bookCache);
         const payees = input.payees?.length
           ? input.payees
-          : [{ bookId: await ensureSystemBook(tx, 'marketplace'), amount: capture }];
+          : [{ bookId: await ensureSystemBook(tx, 'marketplace', bookCache), amount: capture }];
         const paid = payees.reduce((acc, p) => acc + p.amount, 0n);
         if (paid !== capture) throw new Error(`payees receive ${paid}, capture is ${capture}`);
         await post(tx, {

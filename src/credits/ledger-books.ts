@@ -9,31 +9,64 @@ export type SystemBookKind = 'issuance' | 'marketplace' | 'deposits' | 'payouts'
 export const accountBookCode = (accountId: string, kind: AccountBookKind) => `account:${accountId}:${kind}`;
 export const systemBookCode = (kind: SystemBookKind) => `system:${kind}`;
 
+/**
+ * Book ids never change once a book exists (its code is unique and books are never deleted), so ids
+ * read from committed rows are cached per process: the hot path then skips the upsert round trips,
+ * and settlements no longer queue on the marketplace book's row lock just to learn its id. Only ids
+ * known to be committed are cached: a row this transaction inserted could still roll back.
+ */
+export interface BookCache {
+  accounts: Map<string, Record<AccountBookKind, string>>;
+  system: Map<SystemBookKind, string>;
+}
+
+/** One cache per database: the ledger of an app owns one (ids differ between databases). */
+export function createBookCache(): BookCache {
+  return { accounts: new Map(), system: new Map() };
+}
+
+const ACCOUNT_CACHE_LIMIT = 100_000;
+
 /** Creates the account's books if missing and returns their ids by kind. */
 export async function ensureAccountBooks(
   db: DbOrTx,
   accountId: string,
+  cache?: BookCache,
 ): Promise<Record<AccountBookKind, string>> {
+  const cached = cache?.accounts.get(accountId);
+  if (cached) return cached;
   const kinds: AccountBookKind[] = ['available', 'held', 'earnings'];
-  await db
+  const inserted = await db
     .insert(ledgerBooks)
     .values(kinds.map((kind) => ({ code: accountBookCode(accountId, kind), accountId, kind })))
-    .onConflictDoNothing({ target: ledgerBooks.code });
+    .onConflictDoNothing({ target: ledgerBooks.code })
+    .returning({ id: ledgerBooks.id });
   const rows = await db
     .select({ id: ledgerBooks.id, kind: ledgerBooks.kind })
     .from(ledgerBooks)
     .where(and(eq(ledgerBooks.accountId, accountId), inArray(ledgerBooks.kind, kinds)));
-  return Object.fromEntries(rows.map((r) => [r.kind, r.id])) as Record<AccountBookKind, string>;
+  const books = Object.fromEntries(rows.map((r) => [r.kind, r.id])) as Record<AccountBookKind, string>;
+  // Nothing inserted: all three were there already, committed (a conflict waits for the other writer).
+  if (cache && inserted.length === 0 && rows.length === kinds.length) {
+    if (cache.accounts.size >= ACCOUNT_CACHE_LIMIT) cache.accounts.clear();
+    cache.accounts.set(accountId, books);
+  }
+  return books;
 }
 
 /** System books are created on first use; `issuance` and `deposits` (credit bought on chain) may go below zero. */
-export async function ensureSystemBook(db: DbOrTx, kind: SystemBookKind): Promise<string> {
+export async function ensureSystemBook(db: DbOrTx, kind: SystemBookKind, cache?: BookCache): Promise<string> {
+  const cached = cache?.system.get(kind);
+  if (cached) return cached;
   const code = systemBookCode(kind);
-  const [row] = await db
+  const [created] = await db
     .insert(ledgerBooks)
     .values({ code, kind, allowNegative: kind === 'issuance' || kind === 'deposits' })
-    .onConflictDoUpdate({ target: ledgerBooks.code, set: { code: sql`excluded.code` } })
+    .onConflictDoNothing({ target: ledgerBooks.code })
     .returning({ id: ledgerBooks.id });
+  if (created) return created.id;
+  const [row] = await db.select({ id: ledgerBooks.id }).from(ledgerBooks).where(eq(ledgerBooks.code, code));
+  cache?.system.set(kind, row.id);
   return row.id;
 }
 

@@ -6,13 +6,13 @@ import { isTransientInfraError } from '../db/infra-errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Ledger } from '../credits/credit-ledger.js';
-import { ensureAccountBooks, ensureSystemBook } from '../credits/ledger-books.js';
 import type { Db, Tx } from '../db/database.js';
 import { createModelRepository, type ModelRow, type NewModel } from '../models/model-repository.js';
 import { FinetuneInputError, runFinetune } from '../finetune/finetune-worker.js';
 import { datasetPayments } from './job-service.js';
 import type { FinetuneRequest } from './job-requests.js';
 import { createRequire } from 'node:module';
+import { recordSpan, timed } from '../observability/job-spans.js';
 import { CancelledError, RuntimeError } from '../runtime/index.js';
 import type { EngineRegistry } from './engine-registry.js';
 import type { JobHandler } from './job-catalog.js';
@@ -141,13 +141,13 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
         ancestors: owner && s.cost > 0n ? await modelAncestors(tx, job.modelId) : [],
         fixed,
       });
-      // The marketplace row first (its upsert locks it), then the payees' books in account order:
-      // concurrent settles creating the same books wait on each other in one order, never a cycle.
-      const payees = [{ bookId: await ensureSystemBook(tx, 'marketplace'), amount: split.marketplace }];
+      // Book ids come from the ledger's cache once committed; a book created here is created in
+      // account order, so concurrent settles creating the same books wait in one order, never a cycle.
+      const payees = [{ bookId: await deps.ledger.systemBook(tx, 'marketplace'), amount: split.marketplace }];
       const earned = new Map<string, bigint>();
       for (const p of split.payees) earned.set(p.accountId, (earned.get(p.accountId) ?? 0n) + p.amount);
       for (const accountId of [...earned.keys()].sort()) {
-        payees.push({ bookId: (await ensureAccountBooks(tx, accountId)).earnings, amount: earned.get(accountId) ?? 0n });
+        payees.push({ bookId: (await deps.ledger.accountBooks(tx, accountId)).earnings, amount: earned.get(accountId) ?? 0n });
       }
       await deps.ledger.settle({ holdId: job.holdId, capture: captured, payees }, tx);
       return { row: finished, audit: auditRow };
@@ -166,26 +166,37 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
   }
 
   async function run(kind: JobKind, jobId: string, finalAttempt: boolean) {
-    const job = await repo.markRunning(jobId, deps.workerId);
+    const runStarted = performance.now();
+    const abort = new AbortController();
+    // The cancel subscription is made while the job is claimed; once it is live, a re-read (with the
+    // model row) catches a cancel sent before it. Two round trips in sequence, not four.
+    const [subscribed, job] = await Promise.all([
+      deps.events
+        .subscribe(jobId, (e) => {
+          if (e.type === 'cancel') abort.abort();
+        })
+        .then(
+          (unsubscribe) => ({ unsubscribe }),
+          (error: unknown) => ({ error }),
+        ),
+      timed(jobId, 'worker.claim', () => repo.markRunning(jobId, deps.workerId)),
+    ]);
+    if ('error' in subscribed) throw subscribed.error;
+    const unsubscribe = subscribed.unsubscribe;
     if (!job) {
+      await unsubscribe().catch(() => {});
       if (await repo.find(jobId)) return; // already final: a duplicate delivery
       // Completing it would lose it: the gateway's database holds it queued with its credit held.
       deps.log.error({ jobId, kind, workerId: deps.workerId }, 'JOB NOT FOUND in this database; not completing it');
       throw new UnknownJobError(jobId);
     }
     const log = deps.log.child({ jobId, kind, attempt: job.attempts });
-    await deps.events.publish(jobId, { type: 'status', status: 'running' });
+    // Not awaited: events of a job go out in order on one connection, and nobody waits on this one.
+    void deps.events.publish(jobId, { type: 'status', status: 'running' }).catch(() => {});
     if (deps.faultStartDelayMs) await delay(deps.faultStartDelayMs);
 
-    const abort = new AbortController();
-    // Independent round trips, done together: the cancel subscription, and (after it is live) a
-    // re-read that catches a cancel sent before it, and the model row.
-    const [unsubscribe, model] = await Promise.all([
-      deps.events.subscribe(jobId, (e) => {
-        if (e.type === 'cancel') abort.abort();
-      }),
-      createModelRepository(deps.db).find(job.modelId),
-    ]);
+    const prepStarted = performance.now();
+    const [model, current] = await Promise.all([createModelRepository(deps.db).find(job.modelId), repo.find(jobId)]);
     let finalStatus: JobStatus | undefined;
     const settleOnce = async (s: Settlement) => {
       const settled = await settle(job, s);
@@ -193,17 +204,18 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       return settled;
     };
     try {
-      if ((await repo.find(jobId))?.cancelRequestedAt) throw new CancelledError();
+      if (current?.cancelRequestedAt) throw new CancelledError();
+      recordSpan(jobId, 'worker.prepare', performance.now() - prepStarted);
       if (!model) throw new Error(`model ${job.modelId} is gone from the registry`);
       if (deps.orders) {
         // Never run without a valid order: checked on chain the way an Ocean provider does.
-        const check = await deps.orders.check({
+        const check = await timed(jobId, 'worker.order_check', () => deps.orders!.check({
           jobId,
           orderTxHash: job.orderTxHash,
           orderChainId: job.orderChainId,
           weightsSha256: job.weightsSha256,
           model,
-        });
+        }));
         if (!check.ok) {
           if (check.permanent) throw new PermanentJobError(check.code, check.message);
           throw new RetryableJobError(check.code, check.message);
@@ -215,12 +227,13 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       }
       // The job pinned the weights at submission; serving other weights under the same id is refused.
       const engine = await deps.engines.get({ storagePath: model.storagePath, weightsSha256: job.weightsSha256 });
-      const outcome = kind === 'infer' ? await runInfer(job, engine, abort.signal) : await runEvaluate(job, engine, abort.signal);
+      const outcome = await timed(jobId, 'worker.compute', () => (kind === 'infer' ? runInfer(job, engine, abort.signal) : runEvaluate(job, engine, abort.signal)));
       const cost = jobCost(job, outcome.billedTokens);
       const capped = cost > job.maxCost ? job.maxCost : cost;
       const succeeded = outcome.status === 'succeeded';
       // Signed before the transaction (no database work inside a signature); stored with the settlement.
-      const receipt = succeeded && deps.receipts ? await deps.receipts.attest(job, outcome.result, engine.info.runtime) : undefined;
+      const receipt = succeeded && deps.receipts ? await timed(jobId, 'worker.attest', () => deps.receipts!.attest(job, outcome.result, engine.info.runtime)) : undefined;
+      const settleStarted = performance.now();
       const settled = await settleOnce({
         status: outcome.status,
         result: outcome.result,
@@ -231,6 +244,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
         receipt,
         audit: succeeded && deps.audits !== undefined && sampledForAudit(jobId, deps.audits.fraction),
       });
+      recordSpan(jobId, 'worker.settle', performance.now() - settleStarted);
       // The audit row is committed: an enqueue lost here is repaired by the watchdog.
       if (settled?.audit && deps.audits) await enqueueAudit(deps.audits.queue, settled.audit.id, log);
       log.info({ status: outcome.status, cost: capped.toString(), computeMs: outcome.computeMs }, 'job finished');
@@ -252,10 +266,11 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       // A fault here must not replace the outcome above (Postgres or Redis may be what just failed).
       try {
         const status = finalStatus ?? (await repo.find(jobId))?.status;
-        if (status && status !== 'running') await deps.events.publish(jobId, { type: 'done', status });
+        if (status && status !== 'running') await timed(jobId, 'worker.publish_done', () => deps.events.publish(jobId, { type: 'done', status }));
       } catch (err) {
         log.warn({ err }, 'publishing the outcome failed');
       }
+      recordSpan(jobId, 'worker.total', performance.now() - runStarted);
       await unsubscribe().catch(() => {});
     }
   }

@@ -19,6 +19,7 @@ import { quoteDatasets } from '../datasets/dataset-service.js';
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { jobs } from './jobs-schema.js';
+import { recordSpan, timed } from '../observability/job-spans.js';
 import type { JobKind } from './jobs-schema.js';
 import type { GatewayOcean } from '../ocean/gateway-ocean.js';
 import { isOceanError } from '../ocean/ocean-error.js';
@@ -40,7 +41,7 @@ export interface JobServiceDeps {
   /** Whether a separate worker still heartbeats; absent when the worker runs in the gateway process. */
   isWorkerAlive?: ((workerId: string) => Promise<boolean>) | null;
   /** Issues a succeeded job's receipt from the outbox now, so an answer that waited carries it. */
-  receipts?: { drainJob(jobId: string): Promise<unknown> } | null;
+  receipts?: { drainJob(jobId: string, known?: { job: JobRow }): Promise<unknown> } | null;
 }
 
 /** Seconds a client is asked to wait when no worker is alive or a model is being published again. */
@@ -243,8 +244,10 @@ export function createJobService(deps: JobServiceDeps) {
     let current = job;
     if (deps.ocean && !job.orderTxHash) {
       try {
+        const ordering = performance.now();
         const { order } = await deps.ocean.orderFor(model);
         current = (await jobsRepo.attachOrder(job.id, order.txHash, deps.ocean.chainId)) ?? (await jobsRepo.find(job.id)) ?? job;
+        recordSpan(job.id, 'gateway.order', performance.now() - ordering);
       } catch (err) {
         // The datatoken is gone (a chain reset): no transaction was sent; publish the model again.
         if (isOceanError(err, 'model_not_on_chain')) republish(model);
@@ -252,9 +255,11 @@ export function createJobService(deps: JobServiceDeps) {
       }
     }
     // The row is committed: if Redis is down now, the reconciler enqueues it later.
-    await deps.queue
-      .enqueue(current.kind as JobKind, current.id)
-      .catch((err) => deps.log.error({ err, jobId: current.id }, 'enqueue failed; left to the reconciler'));
+    await timed(current.id, 'gateway.enqueue', () =>
+      deps.queue
+        .enqueue(current.kind as JobKind, current.id)
+        .catch((err) => deps.log.error({ err, jobId: current.id }, 'enqueue failed; left to the reconciler')),
+    );
     return current;
   }
 
@@ -297,12 +302,13 @@ export function createJobService(deps: JobServiceDeps) {
   }
 
   /** A receipt failure is logged, never the answer's: the outbox sweep issues it shortly. */
-  async function ensureReceipt(jobId: string): Promise<void> {
-    await deps.receipts?.drainJob(jobId).catch((err) => deps.log.warn({ err, jobId }, 'issuing the receipt for the answer failed; the outbox sweep retries'));
+  async function ensureReceipt(jobId: string, final?: JobRow): Promise<void> {
+    await deps.receipts?.drainJob(jobId, final && final.id === jobId && final.status === 'succeeded' ? { job: final } : undefined).catch((err) => deps.log.warn({ err, jobId }, 'issuing the receipt for the answer failed; the outbox sweep retries'));
   }
 
   return {
     async submit(principal: KeyPrincipal, input: SubmissionInput, idempotency: { key?: string; fingerprint: string }) {
+      const submitStarted = performance.now();
       const model = resolveModel(await modelsRepo.find(input.model), input, deps.ocean);
       const s: Submission =
         input.kind === 'finetune'
@@ -312,16 +318,16 @@ export function createJobService(deps: JobServiceDeps) {
       if (republishing.has(model.id)) throw notOnChain(model);
       // A bad request is a 400 whatever the state of the workers.
       const [inputTokens, maxTokens] = measure(model, s, deps.countTokens);
-      if (deps.liveWorkers) {
-        // Unknown (Redis unreachable) is not "none": the job is committed and waits for the queue.
-        const live = await deps.liveWorkers().catch(() => null);
-        if (live && !live[JOB_CATALOG[s.kind].queue]) {
-          throw new AppError('no_workers', `no worker is running ${s.kind} jobs; retry shortly`, {
-            headers: { 'Retry-After': RETRY_AFTER_SECONDS },
-          });
-        }
+      // Both Redis reads at once. Unknown (Redis unreachable) is not "none": the job is committed and waits.
+      const [live, depth] = await Promise.all([
+        deps.liveWorkers ? deps.liveWorkers().catch(() => null) : null,
+        deps.queue.depth().catch(() => 0),
+      ]);
+      if (live && !live[JOB_CATALOG[s.kind].queue]) {
+        throw new AppError('no_workers', `no worker is running ${s.kind} jobs; retry shortly`, {
+          headers: { 'Retry-After': RETRY_AFTER_SECONDS },
+        });
       }
-      const depth = await deps.queue.depth().catch(() => 0);
       if (depth >= deps.maxQueueDepth) {
         throw new AppError('service_unavailable', `the queue holds ${depth} jobs; retry shortly`, {
           headers: { 'Retry-After': '5' },
@@ -330,6 +336,8 @@ export function createJobService(deps: JobServiceDeps) {
       if (s.kind === 'finetune') await assertModelNameFree(s.request.name);
       const datasetsCost = s.kind === 'finetune' ? datasetPayments(s.request).reduce((sum, p) => sum + p.amount, 0n) : 0n;
       const maxCost = jobCost(model, maxTokens) + datasetsCost;
+      const validated = performance.now();
+      let inserted: JobRow | undefined;
       const answer = await withIdempotency(
         deps.db,
         { scope: `account:${principal.accountId}`, key: idempotency.key, fingerprint: idempotency.fingerprint },
@@ -342,7 +350,7 @@ export function createJobService(deps: JobServiceDeps) {
                   tx,
                 )
               : null;
-          await createJobRepository(tx).insert({
+          inserted = await createJobRepository(tx).insert({
             id,
             kind: s.kind,
             accountId: principal.accountId,
@@ -359,7 +367,10 @@ export function createJobService(deps: JobServiceDeps) {
           return { status: 202, body: { job_id: id } };
         },
       );
-      let job = await jobsRepo.find(answer.body.job_id);
+      recordSpan(answer.body.job_id, 'gateway.validate', validated - submitStarted);
+      recordSpan(answer.body.job_id, 'gateway.hold_insert', performance.now() - validated);
+      // A first answer has the row it inserted; a replay reads the job the first request made.
+      let job = answer.replayed ? await jobsRepo.find(answer.body.job_id) : inserted;
       if (!job) throw new Error('job vanished after commit');
       if (!answer.replayed) job = await dispatch(job, model);
       // Failed for want of the model on chain (hold released): say so, and when to come back.
@@ -386,8 +397,8 @@ export function createJobService(deps: JobServiceDeps) {
      * A succeeded job's receipt is issued before this returns, so the answer carries it.
      */
     async waitFor(job: JobRow, timeoutMs: number): Promise<JobRow> {
-      const row = await waitForFinal(job, timeoutMs);
-      if (row.status === 'succeeded') await ensureReceipt(row.id);
+      const row = await timed(job.id, 'gateway.wait', () => waitForFinal(job, timeoutMs));
+      if (row.status === 'succeeded') await timed(job.id, 'gateway.receipt', () => ensureReceipt(row.id, row));
       return row;
     },
 

@@ -85,7 +85,7 @@ export default fp(
         liveWorkers,
         isWorkerAlive: redis && !config.worker.inProcess ? (id) => isWorkerAlive(redis, config.redisPrefix, id) : null,
         // The receipts plugin (registered after this one) drains the outbox; bound when first used.
-        receipts: { drainJob: async (id) => (app.hasDecorator('receiptOutbox') ? app.receiptOutbox?.drainJob(id) : undefined) },
+        receipts: { drainJob: async (id, known) => (app.hasDecorator('receiptOutbox') ? app.receiptOutbox?.drainJob(id, known) : undefined) },
       }),
     );
 

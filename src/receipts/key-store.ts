@@ -163,6 +163,7 @@ export function createKeyStore({ db, dataDir, keysDir, role = 'gateway' }: KeySt
 
   // Signers by kid: a key file is read and imported once, whatever asks for it.
   const byKid = new Map<string, JwsSigner>();
+  const publicByKid = new Map<string, PublicJwk>();
 
   async function currentGateway(): Promise<JwsSigner> {
     assertMayHold('gateway');
@@ -241,7 +242,11 @@ export function createKeyStore({ db, dataDir, keysDir, role = 'gateway' }: KeySt
     },
 
     async publicKey(kid, on = db) {
+      // A kid names one public key forever (retired keys stay listed): found once, cached.
+      const known = publicByKid.get(kid);
+      if (known) return known;
       const [row] = await on.select({ publicJwk: signingKeys.publicJwk }).from(signingKeys).where(eq(signingKeys.kid, kid));
+      if (row && publicByKid.size < 10_000) publicByKid.set(kid, row.publicJwk);
       return row?.publicJwk;
     },
   };

@@ -5,8 +5,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { asc, eq, lte, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/database.js';
-import { createJobRepository } from '../jobs/job-repository.js';
-import { createModelRepository } from '../models/model-repository.js';
+import { createJobRepository, type JobRow } from '../jobs/job-repository.js';
+import { createModelRepository, type ModelRow } from '../models/model-repository.js';
 import type { KeyStore } from './key-store.js';
 import { createReceiptIssuer } from './receipt-issuer.js';
 import { receiptOutbox } from './receipts-schema.js';
@@ -50,7 +50,13 @@ export function createReceiptOutbox(deps: ReceiptOutboxDeps) {
     return createReceiptIssuer({ db, log: deps.log, signer, keys: deps.keyStore });
   }
 
-  async function issueOne(jobId: string, issuer: Awaited<ReturnType<typeof issuerNow>>, wait: boolean): Promise<DrainOutcome> {
+  async function issueOne(
+    jobId: string,
+    issuer: Awaited<ReturnType<typeof issuerNow>>,
+    wait: boolean,
+    /** The final job and its model, when the caller has them (both are read-only once the job is final). */
+    known?: { job: JobRow; model?: ModelRow },
+  ): Promise<DrainOutcome> {
     try {
       return await db.transaction(async (tx) => {
         // Waiting for the row (a request wants this job's receipt) or skipping it (a sweep: another
@@ -58,8 +64,8 @@ export function createReceiptOutbox(deps: ReceiptOutboxDeps) {
         const locking = tx.select().from(receiptOutbox).where(eq(receiptOutbox.jobId, jobId));
         const [row] = await (wait ? locking.for('update') : locking.for('update', { skipLocked: true }));
         if (!row) return wait ? 'gone' : 'locked';
-        const job = await createJobRepository(tx).find(jobId);
-        const model = job && (await createModelRepository(tx).find(job.modelId));
+        const job = known?.job ?? (await createJobRepository(tx).find(jobId));
+        const model = known?.model ?? (job && (await createModelRepository(tx).find(job.modelId)));
         if (!job || !model) throw new Error(`job ${jobId} or its model is gone`);
         // One receipt per job: the issuer returns an existing one instead of signing twice.
         await issuer.issue({ job, model, worker: row.worker, attestation: row.attestation }, tx);
@@ -111,10 +117,8 @@ export function createReceiptOutbox(deps: ReceiptOutboxDeps) {
 
   return {
     /** Issues this job's receipt now if the outbox holds it (waiting for a replica already on it). */
-    async drainJob(jobId: string): Promise<DrainOutcome> {
-      const [pending] = await db.select({ jobId: receiptOutbox.jobId }).from(receiptOutbox).where(eq(receiptOutbox.jobId, jobId));
-      if (!pending) return 'gone';
-      return issueOne(jobId, await issuerNow(), true);
+    async drainJob(jobId: string, known?: { job: JobRow; model?: ModelRow }): Promise<DrainOutcome> {
+      return issueOne(jobId, await issuerNow(), true, known);
     },
 
     sweep,

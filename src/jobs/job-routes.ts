@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../errors/app-error.js';
 import { requestFingerprint } from '../http/idempotency.js';
+import { preferredWait } from '../http/prefer.js';
 import { BODY_ERRORS, errorResponses, IdParams, IdempotencyHeaders, KEY_AUTH_ERRORS, Page, PageQuery } from '../http/schemas.js';
 import { keyPrincipal } from '../accounts/principal.js';
 import { EvaluateBody, FinetuneBody, InferBody, MAX_TEXT_CHARS } from './job-requests.js';
@@ -18,7 +19,15 @@ import { latestAudits } from '../audits/audit-service.js';
 const security = [{ apiKey: [] }];
 const JobHeaders = Type.Object({
   ...IdempotencyHeaders.properties,
-  prefer: Type.Optional(Type.String({ description: '`respond-async` answers 202 at once' })),
+  prefer: Type.Optional(
+    Type.String({
+      description:
+        'RFC 7240: `respond-async` answers 202 at once; `wait=N` waits up to N seconds (at most SSE_MAX_LIFETIME_MS) ' +
+        'instead of SYNC_TIMEOUT_MS, then 202; both: wait N seconds, then 202. Honoured preferences are echoed in ' +
+        'Preference-Applied; others are ignored',
+      examples: ['wait=5', 'respond-async'],
+    }),
+  ),
 });
 const CREATE_ERRORS = [...KEY_AUTH_ERRORS, ...BODY_ERRORS, 402, 404, 409, 422, 503];
 const jobResponses = (sse: boolean) => ({
@@ -28,7 +37,11 @@ const jobResponses = (sse: boolean) => ({
         content: { 'application/json': { schema: JobSchema }, 'text/event-stream': { schema: Type.String() } },
       }
     : JobSchema,
-  202: { description: 'Accepted and not finished yet: poll the job `url`', content: { 'application/json': { schema: JobSchema } } },
+  202: {
+    description: 'Accepted and not finished yet: poll the job `url`',
+    headers: { 'preference-applied': { type: 'string', description: 'The Prefer preferences honoured, e.g. `wait=5`' } },
+    content: { 'application/json': { schema: JobSchema } },
+  },
   ...errorResponses(CREATE_ERRORS),
 });
 
@@ -62,8 +75,13 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     reply.header('Location', `/v1/jobs/${job.id}`);
     if (stream) return follow(reply, job.id);
     // Training runs for minutes: it answers 202 at once, like `Prefer: respond-async`.
-    const async = job.kind === 'finetune' || /respond-async/i.test(String(request.headers.prefer ?? ''));
-    const latest = async ? job : await app.jobService.waitFor(job, app.config.jobs.syncTimeoutMs);
+    const { waitMs, applied } = preferredWait(request.headers.prefer, {
+      defaultMs: app.config.jobs.syncTimeoutMs,
+      maxMs: app.config.sse.maxLifetimeMs,
+      alwaysAsync: job.kind === 'finetune',
+    });
+    if (applied) reply.header('Preference-Applied', applied);
+    const latest = waitMs === 0 ? job : await app.jobService.waitFor(job, waitMs);
     const final = FINAL_STATUSES.includes(latest.status);
     return reply.code(final ? 200 : 202).type('application/json').send(await viewWithReceipt(latest));
   }
@@ -96,7 +114,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Holds the maximum cost (per-job price + per-1k-token price × (input tokens + max_new_tokens)), runs the job ' +
           'on a worker and captures the actual cost. Waits up to SYNC_TIMEOUT_MS for the answer, else 202 with the job ' +
-          'url; `Prefer: respond-async` answers 202 at once; `stream: true` answers Server-Sent Events (at most ' +
+          'url; `Prefer: respond-async` answers 202 at once and `Prefer: wait=N` waits up to N seconds instead (echoed in ' +
+          'Preference-Applied); `stream: true` answers Server-Sent Events (at most ' +
           'SSE_MAX_PER_KEY open streams per key, else 429 `too_many_streams`; a stream open SSE_MAX_LIFETIME_MS ends ' +
           'with an `expired` event naming the job url). ' +
           'An Idempotency-Key replays the same job; the same key with another body is a 422.',

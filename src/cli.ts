@@ -242,7 +242,8 @@ async function verify(argv: string[]): Promise<number> {
     const value = values[flag];
     if (value !== undefined && !isAddress(value)) return usage(`--${flag} ${value} is not an address`);
   }
-  const rpcUrl = values.rpc || process.env.CHAIN_RPC_URL || undefined;
+  // CHAIN_RPC_URL may list fallbacks (comma-separated): the verifier reads from the first.
+  const rpcUrl = values.rpc || process.env.CHAIN_RPC_URL?.split(',')[0]?.trim() || undefined;
   if (rpcUrl !== undefined && !URL.canParse(rpcUrl)) return usage(`--rpc ${rpcUrl} is not a URL`);
 
   let jws: string;

@@ -52,7 +52,10 @@ export interface Config {
   chain: {
     /** `off` runs jobs without Ocean orders (development only); `on` orders and validates every job. */
     enabled: boolean;
-    /** An existing chain's JSON-RPC URL; unset = the gateway starts an embedded local chain. */
+    /**
+     * An existing chain's JSON-RPC URL, or several separated by commas (tried in order when one
+     * cannot be reached); unset = the gateway starts an embedded local chain.
+     */
     rpcUrl: string | undefined;
     /** Port of the embedded chain's JSON-RPC server (0 = a free one). */
     port: number;
@@ -126,6 +129,19 @@ function readUrl(env: Env, name: string, protocols: string[]): string | undefine
   return raw;
 }
 
+/** A comma-separated list of URLs (each checked as readUrl does), kept as one normalised string. */
+function readUrlList(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const urls = raw
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new ConfigError(name, 'holds no URL');
+  for (const url of urls) readUrl({ [name]: url }, name, protocols);
+  return urls.join(',');
+}
+
 function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -188,7 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     chain: {
       enabled: readEnum(env, 'CHAIN', ['on', 'off'] as const, 'on') === 'on',
-      rpcUrl: readUrl(env, 'CHAIN_RPC_URL', ['http:', 'https:', 'ws:', 'wss:']),
+      rpcUrl: readUrlList(env, 'CHAIN_RPC_URL', ['http:', 'https:']),
       port: readInt(env, 'CHAIN_PORT', 8545, 0, 65535),
       blockIntervalMs: readInt(env, 'CHAIN_BLOCK_INTERVAL_MS', 0, 0, 3_600_000),
       orderPoolSize: readInt(env, 'ORDER_POOL_SIZE', 4, 0, 1000),

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { AppError } from './app-error.js';
 import { infraOutageProblem } from '../db/infra-errors.js';
-import { chainOutageProblem } from '../ocean/chain-outage.js';
+import { oceanProblem } from '../ocean/chain-outage.js';
 import { ERROR_CATALOG, type ErrorCode, isRetryable, problemType } from './error-catalog.js';
 
 function validationField(err: FastifyError): string | undefined {
@@ -69,7 +69,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
 export default fp(
   async function errorHandler(app: FastifyInstance) {
     app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
-      const error = err instanceof AppError ? err : (chainOutageProblem(err) ?? infraOutageProblem(err) ?? fromFastifyError(err as FastifyError));
+      const error = err instanceof AppError ? err : (oceanProblem(err) ?? infraOutageProblem(err) ?? fromFastifyError(err as FastifyError));
       if (error.status >= 500) request.log.error({ err: err instanceof AppError ? (err.cause ?? err) : err }, 'request failed');
       return sendProblem(request, reply, error);
     });

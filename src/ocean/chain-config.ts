@@ -3,11 +3,14 @@
 // part (PublicChainConfig) is all a worker gets: it validates orders by address, signing nothing.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FetchRequest, JsonRpcProvider, Network, Wallet, getAddress, isAddress } from 'ethers';
+import { type JsonRpcProvider, Wallet, getAddress, isAddress } from 'ethers';
 import { OceanError } from './ocean-error.js';
-import { type OceanAddresses, publishedAddresses, readAddressFile } from './ocean-addresses.js';
+import { type OceanAddresses, assertContractsDeployed, publishedAddresses, readAddressFile } from './ocean-addresses.js';
+import { FailoverJsonRpcProvider, type FailoverOptions, agreeOnChainId, parseRpcUrls, redactRpcUrl } from './rpc-endpoints.js';
+import { checkServiceEndpoint, isLocalChainId } from './service-endpoint.js';
 
 export interface OceanChainConfig {
+  /** One JSON-RPC URL, or several separated by commas (tried in order, see rpc-endpoints.ts). */
   rpcUrl: string;
   chainId: number;
   addresses: OceanAddresses;
@@ -103,7 +106,8 @@ export interface OceanChainSettings {
   providerPrivateKey: string;
   publisherPrivateKey: string;
   marketplaceFeeAddress: string;
-  serviceEndpoint: string;
+  /** OCEAN_SERVICE_ENDPOINT, else PUBLIC_BASE_URL; required (and public) unless the chain is local. */
+  serviceEndpoint: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -130,10 +134,9 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
 
 /** Reads and validates a real network's settings once; throws `config_invalid` naming the variable. */
 export function readOceanChainSettings(env: Env = process.env): OceanChainSettings {
-  const serviceEndpoint = env.OCEAN_SERVICE_ENDPOINT || env.PUBLIC_BASE_URL || 'http://127.0.0.1:8080';
-  const rpcUrl = env.OCEAN_RPC_URL;
-  if (!rpcUrl) throw invalid('OCEAN_RPC_URL', 'is required for a real network');
-  if (!/^(https?|wss?):\/\//.test(rpcUrl)) throw invalid('OCEAN_RPC_URL', 'must be an http(s) or ws(s) URL');
+  const serviceEndpoint = env.OCEAN_SERVICE_ENDPOINT || env.PUBLIC_BASE_URL || undefined;
+  if (!env.OCEAN_RPC_URL) throw invalid('OCEAN_RPC_URL', 'is required for a real network');
+  const rpcUrl = parseRpcUrls(env.OCEAN_RPC_URL, 'OCEAN_RPC_URL').join(',');
   const consumerPrivateKey = readKey(env, 'OCEAN_CONSUMER_KEY');
   const marketplaceFeeAddress = env.OCEAN_MARKETPLACE_FEE_ADDRESS || new Wallet(consumerPrivateKey).address;
   if (!isAddress(marketplaceFeeAddress)) throw invalid('OCEAN_MARKETPLACE_FEE_ADDRESS', 'is not an address');
@@ -151,44 +154,39 @@ export function readOceanChainSettings(env: Env = process.env): OceanChainSettin
 }
 
 /**
- * A JSON-RPC client tuned for our use: fixed network (no start-up probing), no batching stall, and no
- * 250 ms response cache (it would hand back a stale `latest` block or a stale null receipt).
+ * A JSON-RPC client tuned for our use (fixed network, no batching, no response cache) over one URL or
+ * a comma-separated list of them, failing over from one to the next (rpc-endpoints.ts).
  */
-export function createRpcProvider(rpcUrl: string, chainId: number, timeoutMs = 15_000): JsonRpcProvider {
-  const request = new FetchRequest(rpcUrl);
-  request.timeout = timeoutMs;
-  return new JsonRpcProvider(request, Network.from(chainId), {
-    staticNetwork: Network.from(chainId),
-    batchMaxCount: 1,
-    cacheTimeout: -1,
-    pollingInterval: 250,
-  });
+export function createRpcProvider(rpcUrl: string, chainId: number, timeoutMs = 15_000, options: Omit<FailoverOptions, 'timeoutMs'> = {}): JsonRpcProvider {
+  return new FailoverJsonRpcProvider(parseRpcUrls(rpcUrl, 'RPC URL'), chainId, { ...options, timeoutMs });
 }
 
-/** Resolves external settings into a full config: the chain id (asked if unset) and the addresses. */
+/**
+ * Resolves external settings into a full config, checked before anything is sent: every endpoint
+ * serves the same chain (OCEAN_CHAIN_ID when set), the address book names every contract we call and
+ * each has code there, and the service endpoint is public unless the chain is local.
+ */
 export async function resolveExternalChainConfig(settings: OceanChainSettings): Promise<OceanChainConfig> {
-  let chainId = settings.chainId;
-  if (chainId === undefined) {
-    const probe = new JsonRpcProvider(settings.rpcUrl, undefined, { staticNetwork: true });
-    try {
-      chainId = Number(await probe.send('eth_chainId', []));
-    } catch (err) {
-      throw new OceanError('rpc_unavailable', `OCEAN_RPC_URL: cannot read the chain id`, { cause: err });
-    } finally {
-      probe.destroy();
-    }
-  }
+  const urls = parseRpcUrls(settings.rpcUrl, 'OCEAN_RPC_URL');
+  const chainId = await agreeOnChainId(urls, 'OCEAN_RPC_URL', settings.chainId);
   const addresses = settings.addressFile
     ? await readAddressFile(settings.addressFile, chainId)
     : publishedAddresses(chainId);
+  const serviceEndpoint = checkServiceEndpoint(settings.serviceEndpoint ?? (isLocalChainId(chainId) ? 'http://127.0.0.1:8080' : undefined), chainId);
+  const provider = createRpcProvider(settings.rpcUrl, chainId);
+  try {
+    await assertContractsDeployed(provider, addresses, settings.addressFile ?? '@oceanprotocol/contracts address.json');
+  } finally {
+    provider.destroy();
+  }
   const { mode: _mode, addressFile: _file, chainId: _id, ...rest } = settings;
-  return { ...rest, chainId, addresses };
+  return { ...rest, chainId, addresses, serviceEndpoint };
 }
 
 /** What is safe to log about a config: addresses, never keys. */
 export function describeChainConfig(config: OceanChainConfig) {
   return {
-    rpcUrl: config.rpcUrl,
+    rpcUrl: config.rpcUrl.split(',').map(redactRpcUrl).join(', '),
     chainId: config.chainId,
     consumer: new Wallet(config.consumerPrivateKey).address,
     provider: new Wallet(config.providerPrivateKey).address,

@@ -1,6 +1,7 @@
 // Tells a chain outage (the RPC unreachable, a transaction that timed out or was dropped) from a
 // chain answer, anywhere in an error's cause chain, so a request it broke answers 503 with
-// Retry-After instead of a 500: the same call made again later succeeds.
+// Retry-After instead of a 500: the same call made again later succeeds. A DDO Ocean's validator
+// refuses answers 400: that request will never succeed as it is.
 import { AppError } from '../errors/app-error.js';
 import { OceanError } from './ocean-error.js';
 import { classifyRpcError } from './rpc-errors.js';
@@ -24,4 +25,10 @@ export function chainOutageProblem(err: unknown): AppError | null {
     headers: { 'Retry-After': '5' },
     cause: err,
   });
+}
+
+/** The problem an Ocean failure answers a request with: 400 for a DDO Ocean refuses, 503 for an outage. */
+export function oceanProblem(err: unknown): AppError | null {
+  if (err instanceof OceanError && err.code === 'ddo_invalid') return new AppError('model_rejected', err.message, { field: 'body', cause: err });
+  return chainOutageProblem(err);
 }

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JsonRpcProvider } from 'ethers';
 import type { Config } from '../config/config.js';
 import {
   type OceanChainConfig,
@@ -18,6 +17,8 @@ import {
 import { startEmbeddedOcean } from './embedded-ocean.js';
 import { readAddressFile } from './ocean-addresses.js';
 import { OceanError } from './ocean-error.js';
+import { agreeOnChainId, parseRpcUrls } from './rpc-endpoints.js';
+import { checkServiceEndpoint } from './service-endpoint.js';
 
 export interface ChainSetup {
   mode: 'embedded' | 'attached' | 'external';
@@ -25,15 +26,9 @@ export interface ChainSetup {
   stop(): Promise<void>;
 }
 
-async function readChainId(rpcUrl: string): Promise<number> {
-  const probe = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
-  try {
-    return Number(await probe.send('eth_chainId', []));
-  } catch (err) {
-    throw new OceanError('rpc_unavailable', `CHAIN_RPC_URL: no chain answers at ${rpcUrl}`, { cause: err });
-  } finally {
-    probe.destroy();
-  }
+/** The chain every listed endpoint serves (they must agree; at least one must answer). */
+function readChainId(rpcUrl: string, variable = 'CHAIN_RPC_URL'): Promise<number> {
+  return agreeOnChainId(parseRpcUrls(rpcUrl, variable), variable);
 }
 
 /** Attaches to a local chain started by another process of this deployment (same data dir). */
@@ -59,7 +54,7 @@ async function attach(rpcUrl: string, dataDir: string, serviceEndpoint: string):
     providerPrivateKey: wallets.provider.privateKey,
     publisherPrivateKey: wallets.publisher.privateKey,
     marketplaceFeeAddress: wallets.marketplace.address,
-    serviceEndpoint,
+    serviceEndpoint: checkServiceEndpoint(serviceEndpoint, chainId, 'PUBLIC_BASE_URL'),
   };
 }
 
@@ -75,11 +70,13 @@ export function publicChainFile(dataDir: string, env: Record<string, string | un
  */
 export async function setUpWorkerChain(config: Config, env = process.env): Promise<PublicChainConfig | null> {
   if (!config.chain.enabled) return null;
+  const variable = env.OCEAN_RPC_URL ? 'OCEAN_RPC_URL' : 'CHAIN_RPC_URL';
   const rpcUrl = env.OCEAN_RPC_URL || config.chain.rpcUrl;
   if (!rpcUrl) throw new OceanError('config_invalid', 'CHAIN_RPC_URL: a worker needs the chain the gateway orders on (or CHAIN=off)');
+  parseRpcUrls(rpcUrl, variable);
   const fromEnv = readPublicChainEnv(env);
   if (fromEnv) {
-    const chainId = env.OCEAN_CHAIN_ID ? Number(env.OCEAN_CHAIN_ID) : await readChainId(rpcUrl);
+    const chainId = env.OCEAN_CHAIN_ID ? Number(env.OCEAN_CHAIN_ID) : await readChainId(rpcUrl, variable);
     if (!Number.isSafeInteger(chainId) || chainId < 1) throw new OceanError('config_invalid', 'OCEAN_CHAIN_ID: must be a chain id');
     return { rpcUrl, chainId, ...fromEnv };
   }
@@ -100,7 +97,7 @@ export async function setUpWorkerChain(config: Config, env = process.env): Promi
  */
 export async function setUpChain(config: Config, _role: 'gateway' = 'gateway', env = process.env): Promise<ChainSetup | null> {
   if (!config.chain.enabled) return null;
-  const serviceEndpoint = config.publicBaseUrl ?? `http://${config.host}:${config.port}`;
+  const serviceEndpoint = env.OCEAN_SERVICE_ENDPOINT || config.publicBaseUrl || `http://${config.host}:${config.port}`;
   if (env.OCEAN_RPC_URL || (config.chain.rpcUrl && env.OCEAN_CONSUMER_KEY)) {
     const settings = readOceanChainSettings({ ...env, OCEAN_RPC_URL: env.OCEAN_RPC_URL ?? config.chain.rpcUrl });
     return { mode: 'external', config: await resolveExternalChainConfig(settings), stop: async () => {} };

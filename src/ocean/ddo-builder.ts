@@ -1,7 +1,8 @@
-// Builds the DDO (v4.1) of a model published as a compute-only Ocean asset, and its DID the way
-// ocean.js's generateDid does, so Ocean tooling and an indexer read our assets like their own.
+// Builds the DDO (v4.1) of a model published as a compute-only Ocean asset, its DID the way
+// ocean.js's generateDid does, and its metaDataHash the way ocean-node's indexer checks it, so Ocean
+// tooling and an indexer read our assets like their own.
 import { createHash } from 'node:crypto';
-import { getAddress, sha256, toUtf8Bytes } from 'ethers';
+import { getAddress, hexlify, sha256, toUtf8Bytes } from 'ethers';
 
 export const DDO_VERSION = '4.1.0';
 const DDO_CONTEXT = ['https://w3id.org/did/v1'];
@@ -16,7 +17,10 @@ export interface TrustedAlgorithm {
 export interface ComputeService {
   id: string;
   type: 'compute';
-  /** Empty: weights are never downloadable, they stay in the compute side's store. */
+  /**
+   * Ocean's files object encrypted to the provider's key (service-files.ts): what ocean-node decrypts
+   * at compute initialize. It names the weights by hash; they are never downloadable.
+   */
   files: string;
   datatokenAddress: string;
   serviceEndpoint: string;
@@ -63,6 +67,8 @@ export interface ComputeDdoInput {
   /** Seconds an order stays usable (the service's `timeout`); 0 = no limit. */
   serviceTimeout: number;
   serviceEndpoint: string;
+  /** The encrypted files object (`0x…` hex); never empty. */
+  files: string;
   trustedAlgorithm: TrustedAlgorithm;
   created?: Date;
   additionalInformation?: Record<string, unknown>;
@@ -92,6 +98,8 @@ export function buildComputeDdo(input: ComputeDdoInput): ComputeDdo {
   if (!Number.isInteger(input.serviceTimeout) || input.serviceTimeout < 0) {
     throw new RangeError('serviceTimeout must be a whole number of seconds');
   }
+  // ocean-node's initialize decrypts `files` with its key; an empty string makes it refuse the service.
+  if (!/^0x[0-9a-fA-F]{2,}$/.test(input.files)) throw new RangeError('files must be the encrypted files object as 0x hex');
   const created = (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const metadata: ComputeDdo['metadata'] = {
     created,
@@ -115,7 +123,7 @@ export function buildComputeDdo(input: ComputeDdoInput): ComputeDdo {
       {
         id: input.serviceId,
         type: 'compute',
-        files: '',
+        files: input.files,
         datatokenAddress: getAddress(input.datatokenAddress),
         serviceEndpoint: input.serviceEndpoint,
         timeout: input.serviceTimeout,
@@ -130,8 +138,17 @@ export function buildComputeDdo(input: ComputeDdoInput): ComputeDdo {
   };
 }
 
-/** The exact bytes set on chain and their sha256 (the contract's `metaDataHash`). */
+/**
+ * The exact bytes set on chain (the UTF-8 JSON text) and the contract's `metaDataHash`: as ocean.js
+ * publishes and ocean-node's indexer checks an unencrypted DDO, the sha256 of the *hex text* of
+ * those bytes ("0x…" as ASCII), not of the bytes themselves.
+ */
 export function encodeDdo(ddo: ComputeDdo): { bytes: Uint8Array; hash: string } {
   const bytes = toUtf8Bytes(JSON.stringify(ddo));
-  return { bytes, hash: sha256(bytes) };
+  return { bytes, hash: metaDataHash(bytes) };
+}
+
+/** `0x` + sha256(hexlify(bytes) as UTF-8 text): ocean-node's `checkDdoHash`. */
+export function metaDataHash(bytes: Uint8Array): string {
+  return `0x${createHash('sha256').update(hexlify(bytes), 'utf8').digest('hex')}`;
 }

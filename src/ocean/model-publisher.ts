@@ -1,6 +1,9 @@
 // Publishes a model as a compute-only Ocean asset: NFT + datatoken (+ dispenser or fixed-rate
-// exchange), a DDO v4.1 set on chain, and the weights' sha256 in the NFT's ERC725 store.
+// exchange), a DDO v4.1 set on chain, and the weights' sha256 in the NFT's ERC725 store. The DDO is
+// what ocean-node indexes: checked by Ocean's validator before any transaction, hashed as ocean-node
+// checks it, its files encrypted to the provider, its endpoint public on a public network.
 import { type JsonRpcProvider, type Log, ZeroAddress, getAddress, hexlify, keccak256, parseEther, toUtf8Bytes } from 'ethers';
+import { decodeWeightsValue } from '../verifier/chain-abi.js';
 import { contractInterface } from './contract-artifacts.js';
 import {
   type ComputeDdo,
@@ -11,16 +14,32 @@ import {
   generateDid,
   normalizeSha256,
 } from './ddo-builder.js';
+import { assertValidDdo } from './ddo-validation.js';
 import { GAS } from './gas-limits.js';
 import type { ManagedSigner, SentTx } from './nonce-manager.js';
 import type { OceanAddresses } from './ocean-addresses.js';
 import { OceanError } from './ocean-error.js';
 import { toOceanError } from './rpc-errors.js';
+import { checkServiceEndpoint } from './service-endpoint.js';
+import { encryptServiceFiles, serviceFilesObject } from './service-files.js';
 
-/** ERC725 key under which the NFT stores the raw 32-byte sha256 of the weights. */
-export const WEIGHTS_SHA256_KEY = keccak256(toUtf8Bytes('posthuman.weights_sha256'));
-/** ERC725 key under which a derived model's NFT stores its parent's NFT address (20 bytes). */
-export const PARENT_NFT_KEY = keccak256(toUtf8Bytes('posthuman.parent_nft'));
+/**
+ * ERC725 entries, as ocean.js reads them: `Nft.getData(nft, key)` looks up keccak256(key) and decodes
+ * the value as UTF-8, so each value is UTF-8 text and each `key` below is the hex of its name.
+ */
+export const ERC725_NAMES = { weightsSha256: 'posthuman.weights_sha256', parentNft: 'posthuman.parent_nft' } as const;
+/** The `key` argument of ocean.js `Nft.getData` for each entry (hex of the UTF-8 name). */
+export const OCEAN_JS_DATA_KEYS = {
+  weightsSha256: hexlify(toUtf8Bytes(ERC725_NAMES.weightsSha256)),
+  parentNft: hexlify(toUtf8Bytes(ERC725_NAMES.parentNft)),
+} as const;
+/** ERC725 storage key of the weights sha256 (64 lower-case hex, as UTF-8 text). */
+export const WEIGHTS_SHA256_KEY = keccak256(toUtf8Bytes(ERC725_NAMES.weightsSha256));
+/** ERC725 storage key of a derived model's parent NFT address (checksummed, as UTF-8 text). */
+export const PARENT_NFT_KEY = keccak256(toUtf8Bytes(ERC725_NAMES.parentNft));
+
+/** An ERC725 value ocean.js `getData` reads back as `text`. */
+export const erc725Text = (text: string) => hexlify(toUtf8Bytes(text));
 
 export type ModelPricing = { type: 'free' } | { type: 'fixed'; priceOcean: string };
 
@@ -62,7 +81,13 @@ export interface ModelPublisherDeps {
   addresses: OceanAddresses;
   marketplaceFeeAddress: string;
   serviceEndpoint: string;
+  /** The provider's secp256k1 public key: each service's files are encrypted to it (ECIES). */
+  providerPublicKey: string;
 }
+
+/** Stand-in addresses for the validation before the create transaction (the real ones come from it). */
+const DRAFT_NFT = '0x0000000000000000000000000000000000000001';
+const DRAFT_DATATOKEN = '0x0000000000000000000000000000000000000002';
 
 /** Cap and per-call limits large enough never to be the reason an order fails. */
 const DATATOKEN_CAP = parseEther('1000000000000');
@@ -116,9 +141,34 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
     return factory.encodeFunctionData('createNftWithErc20WithFixedRate', [nftData, ercData, fixed]);
   }
 
+  function ddoFor(input: PublishModelInput, nftAddress: string, datatokenAddress: string, weightsSha256: string, serviceEndpoint: string) {
+    const files = encryptServiceFiles(serviceFilesObject({ nftAddress, datatokenAddress, weightsSha256 }), deps.providerPublicKey);
+    return buildComputeDdo({
+      ...input,
+      ...(input.parent
+        ? {
+            additionalInformation: {
+              parent: { did: input.parent.did, nft_address: getAddress(input.parent.nftAddress), weights_sha256: normalizeSha256(input.parent.weightsSha256) },
+            },
+          }
+        : {}),
+      nftAddress,
+      chainId: deps.chainId,
+      datatokenAddress,
+      serviceId: computeServiceId(datatokenAddress, 0),
+      weightsSha256,
+      serviceEndpoint,
+      files,
+    });
+  }
+
   async function publishModel(input: PublishModelInput): Promise<PublishedModel> {
     const weightsSha256 = normalizeSha256(input.weightsSha256);
     if (!input.name.trim()) throw new OceanError('invalid_argument', 'name is required');
+    const serviceEndpoint = checkServiceEndpoint(input.serviceEndpoint ?? deps.serviceEndpoint, deps.chainId);
+    // Before any transaction: the same DDO with stand-in addresses goes through Ocean's validator, so
+    // a DDO Ocean would refuse costs no gas (the addresses only change the DID and service id).
+    await assertValidDdo(ddoFor(input, DRAFT_NFT, DRAFT_DATATOKEN, weightsSha256, serviceEndpoint));
     const owner = getAddress(input.ownerAddress ?? publisher.address);
     const symbol = input.symbol ?? shortSymbol(input.name);
     const data = createCall(input, symbol, owner);
@@ -132,31 +182,17 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
       const exchangeId = findEvent(createReceipt.logs, 'NewFixedRate')?.args.exchangeId as string | undefined;
 
       const serviceId = computeServiceId(datatokenAddress, 0);
-      const ddo = buildComputeDdo({
-        ...input,
-        ...(input.parent
-          ? {
-              additionalInformation: {
-                parent: { did: input.parent.did, nft_address: getAddress(input.parent.nftAddress), weights_sha256: normalizeSha256(input.parent.weightsSha256) },
-              },
-            }
-          : {}),
-        nftAddress,
-        chainId: deps.chainId,
-        datatokenAddress,
-        serviceId,
-        weightsSha256,
-        serviceEndpoint: input.serviceEndpoint ?? deps.serviceEndpoint,
-      });
+      const ddo = ddoFor(input, nftAddress, datatokenAddress, weightsSha256, serviceEndpoint);
+      await assertValidDdo(ddo);
       const encoded = encodeDdo(ddo);
       // Sent back to back: nonces keep them in order, and they share a block on interval mining.
       const sent: SentTx[] = [];
       const setMeta = nft.encodeFunctionData('setMetaData', [0, ddo.services[0].serviceEndpoint, '', '0x00', encoded.bytes, encoded.hash, []]);
       sent.push(await publisher.send({ to: nftAddress, data: setMeta, gasLimit: GAS.setMetaDataBase + 40n * BigInt(encoded.bytes.length) }));
-      const setWeights = nft.encodeFunctionData('setNewData', [WEIGHTS_SHA256_KEY, `0x${weightsSha256}`]);
+      const setWeights = nft.encodeFunctionData('setNewData', [WEIGHTS_SHA256_KEY, erc725Text(weightsSha256)]);
       sent.push(await publisher.send({ to: nftAddress, data: setWeights, gasLimit: GAS.setNewData }));
       if (input.parent) {
-        const setParent = nft.encodeFunctionData('setNewData', [PARENT_NFT_KEY, getAddress(input.parent.nftAddress)]);
+        const setParent = nft.encodeFunctionData('setNewData', [PARENT_NFT_KEY, erc725Text(getAddress(input.parent.nftAddress))]);
         sent.push(await publisher.send({ to: nftAddress, data: setParent, gasLimit: GAS.setNewData }));
       }
       if (owner !== publisher.address) {
@@ -181,6 +217,7 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
         ddo,
       };
     } catch (err) {
+      if (err instanceof OceanError && err.code === 'ddo_invalid') throw err;
       const e = toOceanError(err, 'publishing model');
       throw new OceanError('publish_failed', `${e.message} (confirmed: ${done.join(', ') || 'none'})`, { cause: e, txHash: e.txHash });
     }
@@ -198,8 +235,7 @@ export async function readWeightsSha256FromChain(provider: JsonRpcProvider, nftA
     const raw = await provider.call({ to: nftAddress, data: nft.encodeFunctionData('getData', [WEIGHTS_SHA256_KEY]) });
     if (raw === '0x') throw new OceanError('invalid_argument', `no data NFT at ${nftAddress}`);
     const [value] = nft.decodeFunctionResult('getData', raw);
-    const hex = hexlify(value as string).slice(2);
-    return hex.length === 64 ? hex : null;
+    return decodeWeightsValue(hexlify(value as string));
   } catch (err) {
     throw toOceanError(err, `reading weights hash of ${nftAddress}`);
   }

@@ -7,6 +7,7 @@ import { ManagedSigner } from './nonce-manager.js';
 import { type OrderServiceDeps, createOrderService } from './order-service.js';
 import { type ValidateOrderInput, validateOrder } from './order-validator.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { providerPublicKey } from './service-files.js';
 import type { WaitOptions } from './tx-receipts.js';
 
 export interface OceanClientOptions {
@@ -52,6 +53,7 @@ export function createOceanClient(config: OceanChainConfig, options: OceanClient
       addresses: config.addresses,
       marketplaceFeeAddress: config.marketplaceFeeAddress,
       serviceEndpoint: config.serviceEndpoint,
+      providerPublicKey: providerPublicKey(config.providerPrivateKey),
     }),
     orders: createOrderService(orderDeps),
     validateOrder: (input: ValidateOrderInput) => validateOrder(provider, input),

@@ -16,6 +16,8 @@ export const OCEAN_ERROR_CODES = [
   'model_not_on_chain',
   'pool_closed',
   'invalid_argument',
+  /** ddo-js (Ocean's validator) refuses the DDO: nothing was published. */
+  'ddo_invalid',
 ] as const;
 
 export type OceanErrorCode = (typeof OCEAN_ERROR_CODES)[number];

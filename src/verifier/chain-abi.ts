@@ -22,6 +22,22 @@ export const LOG_HEAD_KEY = keccak256(toUtf8Bytes('posthuman.log.tree_head'));
 /** ERC725 key of a model NFT's weights sha256. */
 export const WEIGHTS_SHA256_KEY = keccak256(toUtf8Bytes('posthuman.weights_sha256'));
 
+/**
+ * The weights sha256 (64 lower-case hex) an NFT stores under WEIGHTS_SHA256_KEY, or null. Written as
+ * UTF-8 text, so ocean.js `Nft.getData` reads it back; assets published before that hold the raw 32
+ * bytes, still accepted.
+ */
+export function decodeWeightsValue(value: string): string | null {
+  const hex = value.replace(/^0x/, '').toLowerCase();
+  if (hex.length === 64) return hex;
+  if (hex.length === 128 && /^[0-9a-f]+$/.test(hex)) {
+    let text = '';
+    for (let i = 0; i < hex.length; i += 2) text += String.fromCharCode(Number.parseInt(hex.slice(i, i + 2), 16));
+    if (/^[0-9a-f]{64}$/.test(text)) return text;
+  }
+  return null;
+}
+
 /** The (tree size, root hex without 0x) an anchor writes under LOG_HEAD_KEY. */
 export function decodeHead(value: string): { treeSize: number; rootHash: string } {
   const [size, root] = AbiCoder.defaultAbiCoder().decode(['uint256', 'bytes32'], value);

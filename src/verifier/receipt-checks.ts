@@ -11,7 +11,7 @@
 import { getAddress } from 'ethers';
 import type { InclusionProof, SignedTreeHead } from '../receipts/log-types.js';
 import { readPinnedAnchor } from './anchor-check.js';
-import { ERC20_ABI, ERC721_ABI, generateDid, WEIGHTS_SHA256_KEY } from './chain-abi.js';
+import { decodeWeightsValue, ERC20_ABI, ERC721_ABI, generateDid, WEIGHTS_SHA256_KEY } from './chain-abi.js';
 import { ethCall, type JsonRpc, readChainId } from './json-rpc.js';
 import type { TrustedKeys } from './keys.js';
 import type { MarketplaceIdentity } from './marketplace-document.js';
@@ -124,8 +124,7 @@ async function nftOf(rpc: JsonRpc, datatoken: string): Promise<string> {
 async function registeredWeights(rpc: JsonRpc, nft: string): Promise<string | null> {
   const raw = await ethCall(rpc, nft, ERC721_ABI.encodeFunctionData('getData', [WEIGHTS_SHA256_KEY]));
   if (raw === '0x') throw new Error(`no data NFT at ${nft}`);
-  const hex = (ERC721_ABI.decodeFunctionResult('getData', raw)[0] as string).slice(2).toLowerCase();
-  return hex.length === 64 ? hex : null;
+  return decodeWeightsValue(ERC721_ABI.decodeFunctionResult('getData', raw)[0] as string);
 }
 
 async function checkWeights(receipt: ReceiptPayload, chainFor: ChainAccess): Promise<ReceiptCheckOutcome> {

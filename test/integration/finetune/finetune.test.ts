@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Interface, keccak256, toUtf8Bytes } from 'ethers';
+import { Interface, keccak256, toUtf8Bytes, toUtf8String } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobCost } from '../../../src/jobs/job-pricing.js';
 import { DEFAULT_MODEL_PRICES } from '../../../src/models/model-registration.js';
@@ -133,8 +133,9 @@ describe('POST /v1/finetune', () => {
         'getData',
         (await ocean.chain.request('eth_call', [{ to: model.ocean.nft_address, data: nft.encodeFunctionData('getData', [key]) }, 'latest'])) as string,
       )[0] as string;
-    expect(await call(keccak256(toUtf8Bytes('posthuman.weights_sha256')))).toBe(`0x${training.new_model.weights_sha256}`);
-    expect((await call(keccak256(toUtf8Bytes('posthuman.parent_nft')))).toLowerCase()).toBe(parent.nftAddress?.toLowerCase());
+    // ERC725 values are UTF-8 text, as ocean.js Nft.getData reads them.
+    expect(toUtf8String(await call(keccak256(toUtf8Bytes('posthuman.weights_sha256'))))).toBe(training.new_model.weights_sha256);
+    expect(toUtf8String(await call(keccak256(toUtf8Bytes('posthuman.parent_nft'))))).toBe(parent.nftAddress);
 
     // It serves, and it knows its training text better than its parent does.
     const evaluate = (m: string) =>

@@ -45,6 +45,24 @@ describe('Ocean chain settings', () => {
 
   it("reads Ocean's published addresses by chain id", () => {
     expect(publishedAddresses(137).Ocean).toBe('0x282d8efCe846A88B159800bd4130ad77443Fa1A1');
-    expect(() => publishedAddresses(8996)).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+    expect(() => publishedAddresses(8996)).toThrow(expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('OCEAN_ADDRESS_FILE') }));
+  });
+
+  it('names the network, the missing contract and the remedy when an address book falls short', () => {
+    // Ocean's book lists Base (8453) without an Ocean token: a clear start-up error, not a crash later.
+    expect(() => publishedAddresses(8453)).toThrow(
+      expect.objectContaining({
+        code: 'config_invalid',
+        message: expect.stringMatching(/no "Ocean" contract address for chain 8453 \("base"\).*OCEAN_ADDRESS_FILE/),
+      }),
+    );
+    for (const chainId of [11155111, 23294, 23295]) expect(publishedAddresses(chainId).ERC721Factory).toMatch(/^0x[0-9a-fA-F]{40}$/);
+  });
+
+  it('leaves the service endpoint unset unless configured (checked against the chain later)', () => {
+    const base = { OCEAN_RPC_URL: 'https://rpc', OCEAN_CONSUMER_KEY: KEY_A, OCEAN_PROVIDER_KEY: KEY_B };
+    expect(readOceanChainSettings(base).serviceEndpoint).toBeUndefined();
+    expect(readOceanChainSettings({ ...base, PUBLIC_BASE_URL: 'https://gw.example.com' }).serviceEndpoint).toBe('https://gw.example.com');
+    expect(readOceanChainSettings({ ...base, PUBLIC_BASE_URL: 'https://a', OCEAN_SERVICE_ENDPOINT: 'https://b' }).serviceEndpoint).toBe('https://b');
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sha256, toUtf8String } from 'ethers';
+import { toUtf8String } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { buildComputeDdo, computeServiceId, encodeDdo, generateDid, normalizeSha256 } from '../../../src/ocean/ddo-builder.js';
 
@@ -7,6 +7,7 @@ const nft = '0x440c0fcdc317d69606eabc35c0f676d1a8251ee1';
 const datatoken = '0x5fc8d32690cc91d4c39d9d3abcbd16989f875707';
 const weights = 'AB'.repeat(32);
 const runtime = { did: 'did:op:runtime', filesChecksum: 'f'.repeat(64), containerSectionChecksum: 'c'.repeat(64) };
+const files = `0x${'ec'.repeat(100)}`;
 
 function ddo() {
   return buildComputeDdo({
@@ -18,6 +19,7 @@ function ddo() {
     weightsSha256: weights,
     serviceTimeout: 3600,
     serviceEndpoint: 'http://127.0.0.1:8080',
+    files,
     trustedAlgorithm: runtime,
     created: new Date('2025-01-02T03:04:05.678Z'),
   });
@@ -43,7 +45,7 @@ describe('compute DDO', () => {
     expect(service.type).toBe('compute');
     expect(service.datatokenAddress).toBe('0x5FC8d32690cc91D4c39d9d3abcBD16989F875707');
     expect(service.timeout).toBe(3600);
-    expect(service.files).toBe('');
+    expect(service.files).toBe(files);
     expect(service.compute).toEqual({
       allowRawAlgorithm: false,
       allowNetworkAccess: false,
@@ -59,11 +61,17 @@ describe('compute DDO', () => {
     expect(doc.metadata.created).toBe('2025-01-02T03:04:05Z');
   });
 
-  it('encodes to the bytes that are hashed for metaDataHash', () => {
+  it('encodes to the bytes set on chain; metaDataHash is over their hex text (see ocean-golden-vectors)', () => {
     const { bytes, hash } = encodeDdo(ddo());
     expect(JSON.parse(toUtf8String(bytes)).id).toBe(generateDid(nft, 8996));
-    expect(hash).toBe(sha256(bytes));
+    expect(hash).toBe(`0x${createHash('sha256').update(`0x${Buffer.from(bytes).toString('hex')}`).digest('hex')}`);
+    expect(hash).not.toBe(`0x${createHash('sha256').update(bytes).digest('hex')}`);
     expect(encodeDdo(ddo()).hash).toBe(hash);
+  });
+
+  it('refuses an empty files field (ocean-node cannot decrypt it at compute initialize)', () => {
+    expect(() => buildComputeDdo({ ...ddoInput(), files: '' })).toThrow(/files/);
+    expect(() => buildComputeDdo({ ...ddoInput(), files: 'not hex' })).toThrow(/files/);
   });
 
   it('rejects a malformed weights hash or timeout', () => {
@@ -90,6 +98,7 @@ function ddoInput() {
     weightsSha256: weights,
     serviceTimeout: 1,
     serviceEndpoint: 'http://x',
+    files,
     trustedAlgorithm: runtime,
   };
 }

@@ -133,14 +133,20 @@ export async function deleteDataset(deps: { db: Db; dataDir: string }, accountId
 /**
  * At submission (gateway): checks that every id is usable by accountId (its own or listed, not
  * deleted) and returns them in the order given. An unknown or unusable id is a 404
- * `dataset_not_found` naming `body.datasets[<i>]` (i: its index in `ids`); which of the two it was
+ * `dataset_not_found` naming `fieldOf(i)`, by default `body.datasets[<i>]` (i: its index in `ids`;
+ * a caller whose body mixes ids with other items passes its own positions); which of the two it was
  * is not told.
  */
-export async function quoteDatasets(db: DbOrTx, accountId: string, ids: string[]): Promise<DatasetQuote[]> {
+export async function quoteDatasets(
+  db: DbOrTx,
+  accountId: string,
+  ids: string[],
+  fieldOf: (i: number) => string = (i) => `body.datasets[${i}]`,
+): Promise<DatasetQuote[]> {
   const rows = new Map((await createDatasetRepository(db).findMany(ids)).map((r) => [r.id, r]));
   return ids.map((id, i) => {
     const row = rows.get(id.toLowerCase());
-    if (!row || row.deletedAt !== null || (row.ownerAccountId !== accountId && !row.listed)) throw datasetNotFound(id, `body.datasets[${i}]`);
+    if (!row || row.deletedAt !== null || (row.ownerAccountId !== accountId && !row.listed)) throw datasetNotFound(id, fieldOf(i));
     return {
       id: row.id,
       ownerAccountId: row.ownerAccountId,

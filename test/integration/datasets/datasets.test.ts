@@ -264,6 +264,11 @@ describe('who sees and uses what', () => {
     expect(await refusedQuote(bob.account.id, ['00000000-0000-4000-8000-000000000000'])).toMatchObject({ field: 'body.datasets[0]' });
     expect(await refusedQuote(bob.account.id, [bobPrivate.id, 'not-a-uuid'])).toMatchObject({ code: 'dataset_not_found', field: 'body.datasets[1]' });
     expect(await quoteDatasets(t.app.db, bob.account.id, [])).toEqual([]);
+    // A body that mixes ids with inline texts names its own positions.
+    const positions = [2, 5];
+    await expect(quoteDatasets(t.app.db, bob.account.id, [bobPrivate.id, alicePrivate.id], (i) => `body.datasets[${positions[i]}]`)).rejects.toMatchObject({
+      field: 'body.datasets[5]',
+    });
   });
 
   it('lets only the owner delete; a deleted dataset is gone for listing, reading and new jobs', async () => {

@@ -95,25 +95,6 @@ export function createDatasetRepository(db: DbOrTx) {
         .where(and(eq(datasets.sha256, sha256), isNull(datasets.deletedAt)));
       return row.n;
     },
-
-    async recordPublication(
-      id: string,
-      asset: { chainId: number; did: string; nftAddress: string; datatokenAddress: string; txHashes: Record<string, string> },
-    ): Promise<DatasetRow | undefined> {
-      const [row] = await db
-        .update(datasets)
-        .set({
-          chainId: asset.chainId,
-          did: asset.did,
-          nftAddress: asset.nftAddress,
-          datatokenAddress: asset.datatokenAddress,
-          publishTxHashes: asset.txHashes,
-          publishedAt: new Date(),
-        })
-        .where(eq(datasets.id, id))
-        .returning();
-      return row;
-    },
   };
 }
 

@@ -28,6 +28,8 @@ import metrics from './plugins/metrics.js';
 import responseContract from './plugins/response-contract.js';
 import services from './plugins/services.js';
 import swagger from './plugins/swagger.js';
+import wallet from './wallet/wallet-plugin.js';
+import walletRoutes from './wallet/wallet-routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -97,6 +99,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(metrics);
   await app.register(auth, { operatorToken: deps.operatorToken });
   await app.register(jobs, { chain: deps.chain ?? null });
+  await app.register(wallet, { chain: deps.chain ?? null, documentOnly: deps.documentOnly });
   await app.register(receipts, { documentOnly: deps.documentOnly });
   if (deps.checkResponseContract) await app.register(responseContract);
   await app.register(swagger);
@@ -111,6 +114,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(verifyRoutes);
   await app.register(import('./receipts/marketplace-document-routes.js'));
   await app.register(auditRoutes);
+  await app.register(walletRoutes);
   await app.register(openaiRoutes, { prefix: '/openai/v1' });
   return app;
 }

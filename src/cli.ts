@@ -31,6 +31,8 @@ commands:
              [--consumer ADDRESS] [--json]
              check a receipt: signature, attestation, weights and order on chain, log inclusion
              under an anchored tree head (posthuman verify --help for details)
+  reconcile-chain [--gateway URL] [--json]
+             compare the ledger's deposit and payout books with the chain; print every difference
 `;
 
 const VERIFY_USAGE = `usage: posthuman verify <receipt-file | receipt-id | -> [options]
@@ -310,6 +312,11 @@ async function main(argv: string[]) {
     case 'verify':
       process.exitCode = await verify(argv.slice(1));
       return;
+    case 'reconcile-chain': {
+      const { reconcileCommand } = await import('./wallet/reconcile-command.js');
+      process.exitCode = await reconcileCommand(argv.slice(1));
+      return;
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -1,15 +1,17 @@
-// Routes for the calling account: its balance, ledger and API keys.
+// Routes for the calling account: its balance, ledger and API keys. Each also takes a wallet session
+// token (Sign-In with Ethereum), which acts as the account's owner.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../errors/app-error.js';
 import { listAccountEntries } from '../credits/ledger-history.js';
 import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, Page, PageQuery, SignedMicroCredits, Uuid } from '../http/schemas.js';
-import { keyPrincipal } from './principal.js';
+import { accountPrincipal } from './principal.js';
 import { AccountSchema, ApiKeySchema, apiKeyView, CreateKeyBody, NewApiKeySchema } from './account-views.js';
 import { readAccountView } from './account-view-reader.js';
 import { childKeyLimits } from './child-key-limits.js';
+import { DEFAULT_SCOPES } from './scopes.js';
 
-const security = [{ apiKey: [] }];
+const security: Record<string, string[]>[] = [{ apiKey: [] }, { walletSession: [] }];
 
 const LedgerEntrySchema = Type.Object({
   id: Type.String({ description: 'Entry id (decimal string)' }),
@@ -29,7 +31,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/account',
     {
-      config: { auth: 'key' },
+      config: { auth: 'key', session: true },
       schema: {
         operationId: 'getAccount',
         tags: ['account'],
@@ -39,7 +41,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { accountId } = keyPrincipal(request);
+      const { accountId } = accountPrincipal(request);
       return readAccountView(app, accountId);
     },
   );
@@ -47,7 +49,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/account/ledger',
     {
-      config: { auth: 'key' },
+      config: { auth: 'key', session: true },
       schema: {
         operationId: 'listLedgerEntries',
         tags: ['account'],
@@ -58,7 +60,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { accountId } = keyPrincipal(request);
+      const { accountId } = accountPrincipal(request);
       const page = await listAccountEntries(app.db, accountId, {
         limit: request.query.limit ?? 50,
         cursor: request.query.cursor,
@@ -83,7 +85,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/account/keys',
     {
-      config: { auth: 'key', scope: 'keys' },
+      config: { auth: 'key', scope: 'keys', session: true },
       schema: {
         operationId: 'listAccountKeys',
         tags: ['account'],
@@ -93,7 +95,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { accountId } = keyPrincipal(request);
+      const { accountId } = accountPrincipal(request);
       return { data: (await repo.listKeys(accountId)).map(apiKeyView) };
     },
   );
@@ -101,7 +103,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/account/keys',
     {
-      config: { auth: 'key', scope: 'keys' },
+      config: { auth: 'key', scope: 'keys', session: true },
       schema: {
         operationId: 'createOwnKey',
         tags: ['account'],
@@ -109,17 +111,29 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           "A key never outgrows the key that makes it: scopes default to the caller's and may only narrow them (403 " +
           '`scope_exceeds_parent`); `spend_cap` and `rate_limit_per_minute` default to the caller\'s (its spend cap ' +
-          'minus what it has already spent) and may only be lower (400 `key_limit_exceeds_parent`).',
+          'minus what it has already spent) and may only be lower (400 `key_limit_exceeds_parent`). With a wallet ' +
+          'session token the account\'s owner asks: any scopes (default infer, evaluate, finetune, keys), no spend cap ' +
+          'unless asked, and `rate_limit_per_minute` WALLET_KEY_RATE_LIMIT_PER_MINUTE (600) unless asked.',
         security,
         body: CreateKeyBody,
         response: { 201: NewApiKeySchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS]) },
       },
     },
     async (request, reply) => {
-      const caller = keyPrincipal(request);
-      const parent = await repo.findKey(caller.accountId, caller.keyId);
-      if (!parent) throw new AppError('unauthorized', 'the calling key no longer exists');
-      const limits = childKeyLimits(parent, request.body ?? {});
+      const caller = accountPrincipal(request);
+      const body = request.body ?? {};
+      let limits: ReturnType<typeof childKeyLimits>;
+      if (caller.kind === 'session') {
+        limits = {
+          scopes: body.scopes ?? [...DEFAULT_SCOPES],
+          rateLimitPerMinute: body.rate_limit_per_minute ?? app.config.wallet.keyRateLimitPerMinute,
+          spendCap: body.spend_cap === undefined ? undefined : BigInt(body.spend_cap),
+        };
+      } else {
+        const parent = await repo.findKey(caller.accountId, caller.keyId);
+        if (!parent) throw new AppError('unauthorized', 'the calling key no longer exists');
+        limits = childKeyLimits(parent, body);
+      }
       const created = await repo.createKey({ accountId: caller.accountId, name: request.body?.name, ...limits });
       return reply.code(201).send({ ...apiKeyView(created), key: created.key });
     },
@@ -128,7 +142,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/v1/account/keys/:id',
     {
-      config: { auth: 'key', scope: 'keys' },
+      config: { auth: 'key', scope: 'keys', session: true },
       schema: {
         operationId: 'revokeOwnKey',
         tags: ['account'],
@@ -139,7 +153,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { accountId } = keyPrincipal(request);
+      const { accountId } = accountPrincipal(request);
       const revoked = await repo.revokeKey(accountId, request.params.id);
       if (!revoked) throw notFound('API key');
       return reply.code(204).send(null);

@@ -64,6 +64,31 @@ export interface Config {
     /** Orders placed ahead per model, so a job rarely waits on the chain. */
     orderPoolSize: number;
   };
+  /** Wallet access: Sign-In with Ethereum, credits bought on chain, payouts (README: Wallet access). */
+  wallet: {
+    /** The domain SIWE messages must name; default the host (and port) of PUBLIC_BASE_URL, else HOST:PORT. */
+    siweDomain: string | undefined;
+    /** Signs session tokens (HS256); unset = generated once into <data dir>/wallet-session-secret. */
+    sessionSecret: string | undefined;
+    sessionTtlSeconds: number;
+    nonceTtlSeconds: number;
+    /** Blocks a deposit (or payout) needs before it counts; unset = 1 on a local chain, 12 elsewhere. */
+    confirmations: number | undefined;
+    /** Micro-credits one whole OCEAN (10^18 wei) buys; payouts convert back at the same rate. */
+    microCreditsPerOcean: bigint;
+    /** An optional stablecoin accepted for deposits (never paid out). */
+    stablecoin: { address: string; decimals: number; microCreditsPerToken: bigint } | undefined;
+    /** First block the deposit watcher reads when it has no cursor yet; unset = the contracts' start block on a local chain, the head elsewhere. */
+    startBlock: number | undefined;
+    /** How often the gateway reads the chain for deposits and advances payouts (0 = never by itself). */
+    watchIntervalMs: number;
+    /** The treasury's key on an external network (deposits go to it, payouts come from it). */
+    treasuryKey: string | undefined;
+    /** Smallest payout, in micro-credits (each one costs the treasury gas). */
+    minPayout: bigint;
+    /** Rate limit of a key made with a wallet session when the request sets none. */
+    keyRateLimitPerMinute: number;
+  };
   worker: {
     /** Run the queue consumers inside the gateway process (default: only without REDIS_URL). */
     inProcess: boolean;
@@ -159,6 +184,53 @@ function readFraction(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function readBigInt(env: Env, name: string, fallback: bigint, min: bigint): bigint {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,30}$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  if (BigInt(raw) < min) throw new ConfigError(name, `must be at least ${min}, got ${raw}`);
+  return BigInt(raw);
+}
+
+function readWallet(env: Env): Config['wallet'] {
+  const sessionSecret = env.WALLET_SESSION_SECRET || undefined;
+  if (sessionSecret !== undefined && sessionSecret.length < 32) {
+    throw new ConfigError('WALLET_SESSION_SECRET', 'must be at least 32 characters');
+  }
+  const treasuryKey = env.WALLET_TREASURY_KEY || undefined;
+  if (treasuryKey !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(treasuryKey)) {
+    throw new ConfigError('WALLET_TREASURY_KEY', 'must be a 32-byte hex private key');
+  }
+  const stableAddress = env.DEPOSIT_STABLECOIN_ADDRESS || undefined;
+  if (stableAddress !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(stableAddress)) {
+    throw new ConfigError('DEPOSIT_STABLECOIN_ADDRESS', 'must be a 20-byte hex address');
+  }
+  const siweDomain = env.SIWE_DOMAIN || undefined;
+  if (siweDomain !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(siweDomain)) {
+    throw new ConfigError('SIWE_DOMAIN', 'must be a host name with an optional port, e.g. api.example.com');
+  }
+  return {
+    siweDomain,
+    sessionSecret,
+    sessionTtlSeconds: readInt(env, 'WALLET_SESSION_TTL_SECONDS', 900, 60, 86_400),
+    nonceTtlSeconds: readInt(env, 'SIWE_NONCE_TTL_SECONDS', 600, 30, 86_400),
+    confirmations: env.DEPOSIT_CONFIRMATIONS ? readInt(env, 'DEPOSIT_CONFIRMATIONS', 1, 1, 10_000) : undefined,
+    microCreditsPerOcean: readBigInt(env, 'DEPOSIT_MICRO_CREDITS_PER_OCEAN', 1_000_000n, 1n),
+    stablecoin: stableAddress
+      ? {
+          address: stableAddress,
+          decimals: readInt(env, 'DEPOSIT_STABLECOIN_DECIMALS', 6, 0, 36),
+          microCreditsPerToken: readBigInt(env, 'DEPOSIT_MICRO_CREDITS_PER_STABLECOIN', 1_000_000n, 1n),
+        }
+      : undefined,
+    startBlock: env.DEPOSIT_START_BLOCK ? readInt(env, 'DEPOSIT_START_BLOCK', 0, 0, Number.MAX_SAFE_INTEGER) : undefined,
+    watchIntervalMs: readInt(env, 'WALLET_WATCH_INTERVAL_MS', 2000, 0, 3_600_000),
+    treasuryKey: treasuryKey === undefined || treasuryKey.startsWith('0x') ? treasuryKey : `0x${treasuryKey}`,
+    minPayout: readBigInt(env, 'PAYOUT_MIN', 1000n, 1n),
+    keyRateLimitPerMinute: readInt(env, 'WALLET_KEY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -178,9 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: readEnum(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     dataDir: resolve(env.POSTHUMAN_DATA_DIR || './.posthuman'),
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
-    // A worker runs WORKER_CONCURRENCY jobs at once, each settling in its own transaction: its pool is
-    // sized to them (plus room for the watchdog and heartbeat work) unless set.
-    databasePoolMax: readInt(env, 'DATABASE_POOL_MAX', Math.max(10, readInt(env, 'WORKER_CONCURRENCY', 16, 1, 1024) + 4), 1, 500),
+    databasePoolMax: readInt(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix,
     operatorToken,
@@ -211,6 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
       blockIntervalMs: readInt(env, 'CHAIN_BLOCK_INTERVAL_MS', 0, 0, 3_600_000),
       orderPoolSize: readInt(env, 'ORDER_POOL_SIZE', 4, 0, 1000),
     },
+    wallet: readWallet(env),
     worker: {
       inProcess: readEnum(env, 'WORKER_IN_PROCESS', ['auto', 'true', 'false'] as const, 'auto') === 'auto'
         ? !env.REDIS_URL
@@ -218,7 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
       id: env.WORKER_ID || `${hostname()}-${process.pid}`,
       concurrency: readInt(env, 'WORKER_CONCURRENCY', 16, 1, 1024),
       threads: readInt(env, 'WORKER_THREADS', 2, 1, 64),
-      batchMax: readInt(env, 'BATCH_MAX', 16, 1, 256),
+      batchMax: readInt(env, 'BATCH_MAX', 8, 1, 256),
       batchWaitMs: readInt(env, 'BATCH_WAIT_MS', 2, 0, 1000),
       lockDurationMs: readInt(env, 'WORKER_LOCK_MS', 30_000, 1000, 3_600_000),
       stalledIntervalMs: readInt(env, 'WORKER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),

@@ -126,8 +126,7 @@ const openaiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const key = (request.headers as { 'idempotency-key'?: string })['idempotency-key'];
       const { job: row, replayed } = await app.jobService.submit(
         principal,
-        // A stream asks the worker for every token (see InferRequest.stream).
-        { kind: 'infer', model: body.model, request: stream ? { ...job, stream: true } : job },
+        { kind: 'infer', model: body.model, request: job },
         { key, fingerprint: requestFingerprint('POST', request.routeOptions.url ?? request.url, body) },
       );
       if (replayed) reply.header('Idempotent-Replayed', 'true');

@@ -1,4 +1,5 @@
-// Authenticates every request by its route's `config.auth`: the operator token or an API key.
+// Authenticates every request by its route's `config.auth`: the operator token or an API key; routes
+// with `config.session` also take a wallet session token (a JWT from POST /v1/auth/siwe/verify).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { apiKeyMatches, parseApiKey, secretsEqual } from '../accounts/api-key-secret.js';
@@ -10,6 +11,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
     scope?: Scope;
+    /** A wallet session token is accepted too (it acts as the account's owner: every scope). */
+    session?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -37,6 +40,10 @@ export default fp(
       if (mode === 'operator') {
         if (!secretsEqual(token, opts.operatorToken)) throw new AppError('unauthorized', 'invalid operator token');
         request.principal = { kind: 'operator' };
+        return;
+      }
+      if (request.routeOptions.config.session && app.hasDecorator('walletSessions') && app.walletSessions.isSessionToken(token)) {
+        request.principal = await app.walletSessions.authenticate(token);
         return;
       }
       const parsed = parseApiKey(token);

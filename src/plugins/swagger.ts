@@ -28,6 +28,12 @@ export default fp(
               bearerFormat: 'ph_<prefix>_<secret>',
               description: 'An account API key: `Authorization: Bearer ph_…`',
             },
+            walletSession: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description: 'A wallet session token from POST /v1/auth/siwe/verify (Sign-In with Ethereum): `Authorization: Bearer <token>`',
+            },
             operatorToken: {
               type: 'http',
               scheme: 'bearer',
@@ -42,6 +48,7 @@ export default fp(
           { name: 'jobs', description: 'Inference and evaluation jobs' },
           { name: 'receipts', description: 'Signed job receipts, signing keys, the transparency log' },
           { name: 'operations', description: 'Health, readiness, metrics' },
+          { name: 'wallet', description: 'Sign-In with Ethereum, credits bought on chain, payouts of earnings' },
           { name: 'openai', description: 'OpenAI-compatible routes (/openai/v1): the official SDKs work with this base URL and an API key' },
         ],
       },

@@ -1,5 +1,5 @@
 // Tables for wallet access: sign-in nonces, addresses bound to accounts, on-chain deposits and payouts,
-// and the chain watcher's cursor. Token amounts are uint256 on chain: numeric(78, 0), read as strings.
+// and the chain watcher's cursor. Token amounts are uint256 on chain: numeric(78, 0), read as bigint.
 import { sql } from 'drizzle-orm';
 import { bigint, check, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from '../accounts/accounts-schema.js';
@@ -55,7 +55,7 @@ export const walletDeposits = pgTable(
     token: text('token').notNull(),
     fromAddress: text('from_address').notNull(),
     toAddress: text('to_address').notNull(),
-    amountWei: numeric('amount_wei', { precision: 78, scale: 0 }).notNull(),
+    amountWei: numeric('amount_wei', { precision: 78, scale: 0, mode: 'bigint' }).notNull(),
     /** What the transfer buys at the configured rate, fixed when it is first seen. */
     microCredits: bigint('micro_credits', { mode: 'bigint' }).notNull(),
     status: text('status', { enum: DEPOSIT_STATUSES }).notNull().default('pending'),
@@ -94,7 +94,7 @@ export const walletPayouts = pgTable(
     chainId: integer('chain_id').notNull(),
     token: text('token').notNull(),
     microCredits: bigint('micro_credits', { mode: 'bigint' }).notNull(),
-    amountWei: numeric('amount_wei', { precision: 78, scale: 0 }).notNull(),
+    amountWei: numeric('amount_wei', { precision: 78, scale: 0, mode: 'bigint' }).notNull(),
     status: text('status', { enum: PAYOUT_STATUSES }).notNull().default('queued'),
     txHash: text('tx_hash'),
     txNonce: integer('tx_nonce'),

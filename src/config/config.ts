@@ -250,7 +250,9 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: readEnum(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     dataDir: resolve(env.POSTHUMAN_DATA_DIR || './.posthuman'),
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
-    databasePoolMax: readInt(env, 'DATABASE_POOL_MAX', 10, 1, 500),
+    // A worker runs WORKER_CONCURRENCY jobs at once, each settling in its own transaction: its pool is
+    // sized to them (plus room for the watchdog and heartbeat work) unless set.
+    databasePoolMax: readInt(env, 'DATABASE_POOL_MAX', Math.max(10, readInt(env, 'WORKER_CONCURRENCY', 16, 1, 1024) + 4), 1, 500),
     redisUrl: readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix,
     operatorToken,
@@ -289,7 +291,7 @@ export function loadConfig(env: Env = process.env): Config {
       id: env.WORKER_ID || `${hostname()}-${process.pid}`,
       concurrency: readInt(env, 'WORKER_CONCURRENCY', 16, 1, 1024),
       threads: readInt(env, 'WORKER_THREADS', 2, 1, 64),
-      batchMax: readInt(env, 'BATCH_MAX', 8, 1, 256),
+      batchMax: readInt(env, 'BATCH_MAX', 16, 1, 256),
       batchWaitMs: readInt(env, 'BATCH_WAIT_MS', 2, 0, 1000),
       lockDurationMs: readInt(env, 'WORKER_LOCK_MS', 30_000, 1000, 3_600_000),
       stalledIntervalMs: readInt(env, 'WORKER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),

@@ -11,25 +11,44 @@ export type JobEvent =
 
 export type JobEventListener = (event: JobEvent) => void;
 
+export interface SubscribeOptions {
+  /**
+   * This listener wants `token` events. Workers publish tokens only while some listener of the job
+   * asked for them (a stream): a job nobody streams costs no per-token messages.
+   */
+  tokens?: boolean;
+}
+
 export interface JobEvents {
   publish(jobId: string, event: JobEvent): Promise<void>;
   /** Resolves once the subscription is live, so no event published afterwards is missed. */
-  subscribe(jobId: string, listener: JobEventListener): Promise<() => Promise<void>>;
+  subscribe(jobId: string, listener: JobEventListener, options?: SubscribeOptions): Promise<() => Promise<void>>;
+  /** Whether any listener, in any process, asked for this job's tokens. */
+  tokensWanted(jobId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export function createMemoryJobEvents(): JobEvents {
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
+  const streams = new Map<string, number>();
   return {
     async publish(jobId, event) {
       emitter.emit(jobId, event);
     },
-    async subscribe(jobId, listener) {
+    async subscribe(jobId, listener, options) {
       emitter.on(jobId, listener);
+      if (options?.tokens) streams.set(jobId, (streams.get(jobId) ?? 0) + 1);
       return async () => {
         emitter.off(jobId, listener);
+        if (!options?.tokens) return;
+        const left = (streams.get(jobId) ?? 1) - 1;
+        if (left > 0) streams.set(jobId, left);
+        else streams.delete(jobId);
       };
+    },
+    async tokensWanted(jobId) {
+      return streams.has(jobId);
     },
     async close() {
       emitter.removeAllListeners();
@@ -47,6 +66,10 @@ export function createRedisJobEvents(publisher: Redis, prefix: string): JobEvent
   const listeners = new Map<string, Set<JobEventListener>>();
   const channel = (jobId: string) => `${prefix}:job-events:${jobId}`;
   const channelPrefix = `${prefix}:job-events:`;
+  // A stream also joins this channel; nothing is published on it: its subscriber count (PUBSUB
+  // NUMSUB, across every process) tells workers whether to send tokens.
+  const streamChannel = (jobId: string) => `${prefix}:job-streams:${jobId}`;
+  const streamListeners = new Map<string, number>();
   subscriber.on('message', (ch: string, message: string) => {
     const set = listeners.get(ch.slice(channelPrefix.length));
     if (!set) return;
@@ -57,7 +80,7 @@ export function createRedisJobEvents(publisher: Redis, prefix: string): JobEvent
     async publish(jobId, event) {
       await publisher.publish(channel(jobId), JSON.stringify(event));
     },
-    async subscribe(jobId, listener) {
+    async subscribe(jobId, listener, options) {
       let set = listeners.get(jobId);
       if (!set) {
         set = new Set();
@@ -65,7 +88,20 @@ export function createRedisJobEvents(publisher: Redis, prefix: string): JobEvent
         await subscriber.subscribe(channel(jobId));
       }
       set.add(listener);
+      if (options?.tokens) {
+        const count = streamListeners.get(jobId) ?? 0;
+        streamListeners.set(jobId, count + 1);
+        if (count === 0) await subscriber.subscribe(streamChannel(jobId));
+      }
       return async () => {
+        if (options?.tokens) {
+          const left = (streamListeners.get(jobId) ?? 1) - 1;
+          if (left > 0) streamListeners.set(jobId, left);
+          else {
+            streamListeners.delete(jobId);
+            await subscriber.unsubscribe(streamChannel(jobId)).catch(() => {});
+          }
+        }
         const s = listeners.get(jobId);
         if (!s) return;
         s.delete(listener);
@@ -74,6 +110,10 @@ export function createRedisJobEvents(publisher: Redis, prefix: string): JobEvent
           await subscriber.unsubscribe(channel(jobId)).catch(() => {});
         }
       };
+    },
+    async tokensWanted(jobId) {
+      const reply = (await publisher.pubsub('NUMSUB', streamChannel(jobId))) as [string, number | string];
+      return Number(reply[1]) > 0;
     },
     async close() {
       listeners.clear();

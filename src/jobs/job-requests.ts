@@ -55,6 +55,8 @@ export type EvaluateBody = Static<typeof EvaluateBody>;
 /** What is stored in jobs.request. */
 export interface InferRequest {
   input: string;
+  /** Submitted as a stream: the worker sends every token (otherwise only while someone follows the job). */
+  stream?: true;
   parameters: {
     max_new_tokens: number;
     temperature: number;

@@ -15,6 +15,7 @@ import { createStreamSlots } from './stream-slots.js';
 import { JobSchema, jobView } from './job-views.js';
 import { receiptsForJobs } from '../receipts/receipt-lookup.js';
 import { latestAudits } from '../audits/audit-service.js';
+import { recordSpan, timed } from '../observability/job-spans.js';
 
 const security = [{ apiKey: [] }];
 const JobHeaders = Type.Object({
@@ -71,8 +72,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return jobView(job, found.get(job.id), audited.get(job.id));
   }
 
-  async function answer(request: FastifyRequest, reply: FastifyReply, job: JobRow, stream: boolean) {
+  async function answer(request: FastifyRequest, reply: FastifyReply, job: JobRow, stream: boolean, handlerStartedMs: number) {
     reply.header('Location', `/v1/jobs/${job.id}`);
+    recordSpan(job.id, 'gateway.auth_parse', handlerStartedMs);
     if (stream) return follow(reply, job.id);
     // Training runs for minutes: it answers 202 at once, like `Prefer: respond-async`.
     const { waitMs, applied } = preferredWait(request.headers.prefer, {
@@ -83,10 +85,13 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (applied) reply.header('Preference-Applied', applied);
     const latest = waitMs === 0 ? job : await app.jobService.waitFor(job, waitMs);
     const final = FINAL_STATUSES.includes(latest.status);
-    return reply.code(final ? 200 : 202).type('application/json').send(await viewWithReceipt(latest));
+    const view = await timed(job.id, 'gateway.view', () => viewWithReceipt(latest));
+    recordSpan(job.id, 'gateway.total', reply.elapsedTime);
+    return reply.code(final ? 200 : 202).type('application/json').send(view);
   }
 
   async function submit(request: FastifyRequest, reply: FastifyReply, submission: SubmissionInput, body: unknown, stream: boolean) {
+    const handlerStartedMs = reply.elapsedTime;
     const principal = keyPrincipal(request);
     // A stream's slot is taken before the job exists, so a refused stream costs nothing.
     const release = stream ? takeStreamSlot(principal.keyId) : undefined;
@@ -97,7 +102,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         fingerprint: requestFingerprint('POST', request.routeOptions.url ?? request.url, body),
       });
       if (replayed) reply.header('Idempotent-Replayed', 'true');
-      return await answer(request, reply, job, stream);
+      return await answer(request, reply, job, stream, handlerStartedMs);
     } finally {
       release?.();
     }
@@ -139,7 +144,12 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return submit(
         request,
         reply,
-        { kind: 'infer', model: body.model, modelSha256: body.model_sha256, request: { input: body.input, parameters } },
+        {
+          kind: 'infer',
+          model: body.model,
+          modelSha256: body.model_sha256,
+          request: { input: body.input, parameters, ...(body.stream === true ? { stream: true as const } : {}) },
+        },
         body,
         body.stream === true,
       );

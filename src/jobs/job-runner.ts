@@ -336,6 +336,20 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
   async function runInfer(job: JobRow, engine: Awaited<ReturnType<EngineRegistry['get']>>, signal: AbortSignal): Promise<Outcome> {
     const req = job.request as unknown as InferRequest;
     let index = 0;
+    // Tokens go out only to a stream: one submitted as such, or a follower of /v1/jobs/{id}/events
+    // (asked once now and every 250 ms while nobody streams). A job nobody streams sends none.
+    let streamed = req.stream === true || (await deps.events.tokensWanted(job.id).catch(() => true));
+    let askedAt = performance.now();
+    const askAgain = () => {
+      if (streamed || performance.now() - askedAt < 250) return;
+      askedAt = performance.now();
+      deps.events.tokensWanted(job.id).then(
+        (wanted) => {
+          streamed ||= wanted;
+        },
+        () => {},
+      );
+    };
     const result = await engine.generate(
       {
         input: req.input,
@@ -349,7 +363,9 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       {
         signal,
         onToken: (text) => {
-          void deps.events.publish(job.id, { type: 'token', text, index: index++, attempt: job.attempts }).catch(() => {});
+          const at = index++;
+          askAgain();
+          if (streamed) void deps.events.publish(job.id, { type: 'token', text, index: at, attempt: job.attempts }).catch(() => {});
         },
       },
     );

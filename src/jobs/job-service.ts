@@ -71,8 +71,10 @@ export function finetuneTokens(steps: number, batchSize: number, contextLength: 
  */
 export async function finetuneRequestFor(db: Db, accountId: string, body: FinetuneBody, parent: { pricePerJob: bigint; pricePer1kTokens: bigint }): Promise<FinetuneRequest> {
   const h = body.hyperparameters;
+  // Errors name the dataset's position in the body, not among the ids.
+  const positions = body.datasets.flatMap((d, i) => ('id' in d ? [i] : []));
   const ids = body.datasets.flatMap((d) => ('id' in d ? [d.id] : []));
-  const quoted = ids.length > 0 ? await quoteDatasets(db, accountId, ids) : [];
+  const quoted = ids.length > 0 ? await quoteDatasets(db, accountId, ids, (k) => `body.datasets[${positions[k]}]`) : [];
   const byId = new Map(quoted.map((q) => [q.id, q]));
   let inlineChars = 0;
   const datasets: FinetuneDataset[] = body.datasets.map((d, i) => {

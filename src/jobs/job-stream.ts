@@ -45,12 +45,16 @@ export async function streamJob(
     ended ??= why;
     finish();
   };
-  const unsubscribe = await deps.events.subscribe(jobId, (e) => {
+  const unsubscribe = await deps.events.subscribe(
+    jobId,
+    (e) => {
     if (e.type === 'token') send('token', { index: e.index, text: e.text, attempt: e.attempt });
     else if (e.type === 'status') send('status', { status: e.status });
     else if (e.type === 'progress') send('progress', { step: e.step, steps: e.steps, loss: e.loss, tokens_per_second: e.tokens_per_second });
     else if (e.type === 'done') end('done');
-  });
+    },
+    { tokens: true },
+  );
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
   const lifetime = setTimeout(() => end('expired'), options.maxLifetimeMs);
   raw.on('close', () => end('closed'));

@@ -126,7 +126,8 @@ const openaiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const key = (request.headers as { 'idempotency-key'?: string })['idempotency-key'];
       const { job: row, replayed } = await app.jobService.submit(
         principal,
-        { kind: 'infer', model: body.model, request: job },
+        // A stream asks the worker for every token (see InferRequest.stream).
+        { kind: 'infer', model: body.model, request: stream ? { ...job, stream: true } : job },
         { key, fingerprint: requestFingerprint('POST', request.routeOptions.url ?? request.url, body) },
       );
       if (replayed) reply.header('Idempotent-Replayed', 'true');

@@ -142,7 +142,7 @@ describe('POST /v1/finetune', () => {
       t.app.inject({ method: 'POST', url: '/v1/evaluate', headers: trainer.headers, payload: { model: m, text: TRAINING_TEXT.slice(0, 400) } });
     const derivedScore = json(await evaluate('lighthouse-gpt2'));
     const parentScore = json(await evaluate('tiny-gpt2'));
-    expect(derivedScore.status).toBe('succeeded');
+    expect(derivedScore.status, JSON.stringify(derivedScore.error)).toBe('succeeded');
     expect(derivedScore.loss).toBeLessThan(parentScore.loss);
     const inferred = json(await t.app.inject({ method: 'POST', url: '/v1/infer', headers: trainer.headers, payload: { model: 'lighthouse-gpt2', input: 'The lighthouse', parameters: { max_new_tokens: 4 } } }));
     expect(inferred.status).toBe('succeeded');
@@ -202,6 +202,8 @@ describe('POST /v1/finetune', () => {
     const cases: Array<[object, number, string]> = [
       [{ model: 'tiny-gpt2', name: 'tiny-gpt2', datasets: [{ text: TRAINING_TEXT }] }, 409, 'body.name'],
       [{ model: 'tiny-gpt2', name: 'x1', datasets: [{ id: hidden.id }] }, 404, 'body.datasets[0]'],
+      // The field names the dataset's place in the body, inline texts counted.
+      [{ model: 'tiny-gpt2', name: 'x5', datasets: [{ text: TRAINING_TEXT }, { id: hidden.id }] }, 404, 'body.datasets[1]'],
       [{ model: 'tiny-gpt2', name: 'x2', datasets: [{ text: 'a' }] }, 400, 'body.datasets[0].text'],
       [{ model: 'tiny-gpt2', name: 'x3', datasets: [{ text: TRAINING_TEXT }], hyperparameters: { steps: 2000 } }, 402, ''],
     ];

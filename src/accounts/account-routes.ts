@@ -13,7 +13,8 @@ import { DEFAULT_SCOPES } from './scopes.js';
 
 const security: Record<string, string[]>[] = [{ apiKey: [] }, { walletSession: [] }];
 
-const LedgerEntrySchema = Type.Object({
+const LedgerEntrySchema = Type.Object(
+  {
   id: Type.String({ description: 'Entry id (decimal string)' }),
   transaction_id: Uuid,
   kind: Type.String({ description: 'grant, hold or settle' }),
@@ -23,7 +24,9 @@ const LedgerEntrySchema = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   hold_id: Type.Union([Uuid, Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
-});
+  },
+  { title: 'LedgerEntry', description: 'One movement of credit on one of the account\'s books' },
+);
 
 const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const repo = app.accountRepository;
@@ -36,6 +39,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getAccount',
         tags: ['account'],
         summary: "The calling key's account and balance",
+        description: 'Balance (available to spend), held (reserved by unfinished jobs) and earnings (as a model or dataset owner), in micro-credits.',
         security,
         response: { 200: AccountSchema, ...errorResponses(KEY_AUTH_ERRORS) },
       },
@@ -54,9 +58,12 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listLedgerEntries',
         tags: ['account'],
         summary: "The account's ledger entries, newest first",
+        description:
+          'Every movement of the account\'s credit: grants, holds when jobs start, captures and releases when they settle, ' +
+          'earnings. Pages newest first; pass `next_cursor` as `cursor` for the next page.',
         security,
         querystring: PageQuery,
-        response: { 200: Page(LedgerEntrySchema), ...errorResponses(KEY_AUTH_ERRORS) },
+        response: { 200: Page(LedgerEntrySchema, 'LedgerEntryPage'), ...errorResponses(KEY_AUTH_ERRORS) },
       },
     },
     async (request) => {
@@ -90,8 +97,9 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listAccountKeys',
         tags: ['account'],
         summary: "The account's API keys (never the secrets)",
+        description: 'Every key of the account, revoked ones included, with its scopes, limits and what it has spent. Needs the `keys` scope.',
         security,
-        response: { 200: Type.Object({ data: Type.Array(ApiKeySchema) }), ...errorResponses(KEY_AUTH_ERRORS) },
+        response: { 200: Type.Object({ data: Type.Array(ApiKeySchema) }, { title: 'ApiKeyList' }), ...errorResponses(KEY_AUTH_ERRORS) },
       },
     },
     async (request) => {
@@ -147,6 +155,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'revokeOwnKey',
         tags: ['account'],
         summary: 'Revoke one of this account’s API keys; it stops working at once',
+        description: 'The key is refused from the next request on (401); its history stays. Needs the `keys` scope.',
         security,
         params: IdParams,
         response: { 204: Type.Null({ description: 'Revoked' }), ...errorResponses([...KEY_AUTH_ERRORS, 404]) },

@@ -33,10 +33,17 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'createAccount',
         tags: ['admin'],
         summary: 'Create an account',
+        description: 'A new account with no credit and no key: grant it credit and issue it a key next.',
         security,
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 200, description: 'The customer\'s name', examples: ['Acme'] }) },
+          { additionalProperties: false, title: 'CreateAccountRequest', examples: [{ name: 'Acme' }] },
+        ),
         response: {
-          201: Type.Object({ id: Uuid, name: Type.String(), created_at: Type.String({ format: 'date-time' }) }),
+          201: Type.Object(
+            { id: Uuid, name: Type.String(), created_at: Type.String({ format: 'date-time' }) },
+            { title: 'NewAccount', examples: [{ id: '3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c', name: 'Acme', created_at: '2026-11-27T10:51:42.123Z' }] },
+          ),
           ...errorResponses([...OPERATOR_AUTH_ERRORS, ...BODY_ERRORS]),
         },
       },
@@ -57,6 +64,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getAccountAsOperator',
         tags: ['admin'],
         summary: 'Read any account with its balance',
+        description: 'The same view the account\'s own keys get from GET /v1/account.',
         security,
         params: IdParams,
         response: { 200: AccountSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, 404]) },
@@ -75,6 +83,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'createAccountKey',
         tags: ['admin'],
         summary: 'Issue an API key for an account (the key is shown once)',
+        description: 'Scopes default to infer, evaluate, finetune and keys (publish must be granted explicitly); no rate limit or spend cap unless given.',
         security,
         params: IdParams,
         body: CreateKeyBody,
@@ -112,11 +121,17 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: IdParams,
         headers: IdempotencyHeaders,
         body: Type.Object(
-          { amount: MicroCreditsIn, reason: Type.String({ minLength: 1, maxLength: 500 }) },
-          { additionalProperties: false },
+          {
+            amount: MicroCreditsIn,
+            reason: Type.String({ minLength: 1, maxLength: 500, description: 'Why (kept on the ledger entry)', examples: ['prepaid invoice 1042'] }),
+          },
+          { additionalProperties: false, title: 'GrantCreditsRequest', examples: [{ amount: 5_000_000, reason: 'prepaid invoice 1042' }] },
         ),
         response: {
-          201: Type.Object({ balance: MicroCreditsOut, transaction_id: Uuid }),
+          201: Type.Object(
+            { balance: MicroCreditsOut, transaction_id: Uuid },
+            { title: 'CreditGrant', examples: [{ balance: 5_000_000, transaction_id: '9e8d7c6b-5a49-4382-b1c0-dfe1d2c3b4a5' }] },
+          ),
           ...errorResponses([...OPERATOR_AUTH_ERRORS, 404, 422, ...BODY_ERRORS]),
         },
       },

@@ -2,18 +2,40 @@
 import { type TSchema, Type } from 'typebox';
 import { ERROR_CATALOG } from '../errors/error-catalog.js';
 
+const ERROR_CODES = Object.entries(ERROR_CATALOG) as Array<[string, { status: number; title: string }]>;
+
 export const ProblemSchema = Type.Object(
   {
-    type: Type.String({ format: 'uri' }),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.Unsafe<string>({ type: 'string', enum: Object.keys(ERROR_CATALOG), description: 'Stable error code (README: errors)' }),
+    type: Type.String({ format: 'uri', description: 'A URI naming the error code' }),
+    title: Type.String({ description: "The code's title (the same for every occurrence)" }),
+    status: Type.Integer({ description: 'The HTTP status' }),
+    detail: Type.String({ description: 'What went wrong with this request, for people' }),
+    code: Type.Unsafe<string>({
+      type: 'string',
+      enum: ERROR_CODES.map(([code]) => code),
+      'x-enum-descriptions': ERROR_CODES.map(([, e]) => `${e.status}: ${e.title}`),
+      description: `Stable error code (README: errors): ${ERROR_CODES.map(([code, e]) => `\`${code}\` (${e.status}) ${e.title}`).join('; ')}`,
+    }),
     retryable: Type.Boolean({ description: 'The same request may succeed later unchanged (after Retry-After when given)' }),
-    requestId: Type.String(),
+    requestId: Type.String({ description: 'Quote it when reporting a problem (also the X-Request-Id header)' }),
     field: Type.Optional(Type.String({ description: 'The request field the error is about, e.g. body.amount' })),
   },
-  { $id: 'Problem', title: 'Problem', description: 'RFC 9457 problem details' },
+  {
+    $id: 'Problem',
+    title: 'Problem',
+    description: 'RFC 9457 problem details',
+    examples: [
+      {
+        type: 'https://posthuman.dev/problems/insufficient-credit',
+        title: 'Insufficient credit',
+        status: 402,
+        detail: 'the balance of 1000 micro-credits cannot cover the maximum cost of 1040',
+        code: 'insufficient_credit',
+        retryable: false,
+        requestId: '0d4c2a9e-5b7f-4e61-9f3a-8c2d1e0b7a65',
+      },
+    ],
+  },
 );
 
 const STATUS_TEXT: Record<number, string> = {
@@ -68,34 +90,40 @@ export const MicroCreditsIn = Type.Union(
     Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
     Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'decimal string for values above 2^53' }),
   ],
-  { description: 'Micro-credits as an integer or a decimal string; never a float' },
+  { description: 'Micro-credits as an integer or a decimal string; never a float', examples: [5_000_000] },
 );
 
 export function toMicroCredits(value: number | string): bigint {
   return BigInt(value);
 }
 
-export const Uuid = Type.String({ format: 'uuid' });
+export const Uuid = Type.String({ format: 'uuid', examples: ['6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11'] });
 
 /** `T | null` in a response schema. */
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
-export const IdParams = Type.Object({ id: Uuid });
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The id', examples: ['6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11'] }) });
 
 export const PageQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Items per page', examples: [20] })),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 200, description: 'next_cursor of the previous page (omit for the first page)', examples: ['MjAyNi0xMS0yN1QxMDo1MTo0Mi4xMjM0NTZafDZmMWMyYjll'] }),
+  ),
 });
 
-export function Page<T extends TSchema>(item: T) {
-  return Type.Object({
-    data: Type.Array(item),
-    next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
-  });
+/** A page of `item`s; `title` names it in the OpenAPI document (e.g. JobPage). */
+export function Page<T extends TSchema>(item: T, title?: string) {
+  return Type.Object(
+    {
+      data: Type.Array(item),
+      next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+    },
+    title ? { title } : {},
+  );
 }
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 255, description: 'Retries with the same key replay the first answer' }),
+    Type.String({ minLength: 1, maxLength: 255, description: 'Retries with the same key replay the first answer', examples: ['req-42'] }),
   ),
 });

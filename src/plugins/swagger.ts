@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemSchema } from '../http/schemas.js';
+import { shapeDocument } from '../http/openapi-shape.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -20,6 +21,11 @@ export default fp(
             'Compute on transformer models published as Ocean Protocol compute-only assets. ' +
             'Amounts are integer micro-credits (1 credit = 1,000,000). Errors are application/problem+json.',
         },
+        servers: [
+          app.config.publicBaseUrl
+            ? { url: app.config.publicBaseUrl, description: 'This gateway (PUBLIC_BASE_URL)' }
+            : { url: 'http://127.0.0.1:8080', description: '`npm start` on this machine (set PUBLIC_BASE_URL to name a deployment)' },
+        ],
         components: {
           securitySchemes: {
             apiKey: {
@@ -52,6 +58,8 @@ export default fp(
           { name: 'openai', description: 'OpenAI-compatible routes (/openai/v1): the official SDKs work with this base URL and an API key' },
         ],
       },
+      // Named components, defaults not required, security on every operation (src/http/openapi-shape.ts).
+      transformObject: (documents) => shapeDocument((documents as { openapiObject: Record<string, unknown> }).openapiObject),
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },

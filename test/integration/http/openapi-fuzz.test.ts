@@ -20,6 +20,7 @@ type Schema = {
   properties?: Record<string, Schema>;
   required?: string[];
   anyOf?: Schema[];
+  $ref?: string;
 };
 type Parameter = { in: 'path' | 'query' | 'header'; name: string; schema: Schema; required?: boolean };
 type Operation = {
@@ -38,6 +39,7 @@ const SLOW = new Set(['infer', 'evaluate', 'rotateGatewayKey', 'publishModel', '
 
 const doc = JSON.parse(readFileSync(new URL('../../../openapi/openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema> };
 };
 const operations: Op[] = Object.entries(doc.paths).flatMap(([path, ops]) =>
   Object.entries(ops).map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })),
@@ -67,6 +69,7 @@ const PATTERN_SAMPLES = ['tiny-gpt2', '1', '0.5', 'ab'.repeat(32), 'fuzz-model-1
 /** A value the schema accepts (close enough: the point is to reach validation of the other fields). */
 function sample(schema: Schema | undefined, random: Random, field = ''): unknown {
   if (!schema) return undefined;
+  if (schema.$ref) return sample(doc.components.schemas[schema.$ref.split('/').pop() as string], random, field);
   if (schema.anyOf) return sample(schema.anyOf[0], random, field);
   if (schema.enum) return pick(random, schema.enum);
   switch (schema.type) {

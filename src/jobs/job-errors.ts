@@ -10,6 +10,9 @@ const AUTHORED_MESSAGES = new Set([
   'context_length_exceeded',
   'invalid_parameter',
   'dataset_too_small',
+  'model_revoked',
+  'model_inactive',
+  'weights_changed',
 ]);
 
 /** Every code a failed job can carry, with the sentence shown when the error's own text is not safe. */
@@ -31,6 +34,9 @@ export const JOB_FAILURE_MESSAGES: Record<string, string> = {
   model_name_taken: 'the new model id was taken by another model while this job trained; nothing was charged',
   dataset_unavailable: 'a dataset of this job could not be read or no longer matches its sha256; nothing was charged',
   dataset_too_small: 'the training data holds fewer than 2 tokens; nothing was charged',
+  model_revoked: "the model's Ocean asset is revoked on chain; it no longer serves; nothing was charged",
+  model_inactive: "the model's Ocean asset is deprecated, at end of life or closed to orders on chain; it no longer serves; nothing was charged",
+  weights_changed: 'the weights sha256 registered on chain for this model changed; these weights no longer serve; nothing was charged',
 };
 
 export interface PublicJobError {

@@ -27,13 +27,15 @@ export interface OceanChainConfig {
 
 /**
  * What a worker needs to validate orders, and nothing secret: where the chain is, which wallet orders
- * (the consumer) and whose provider fee an order must carry (the provider), both by address.
+ * (the consumer) and whose provider fee an order must carry (the provider), both by address, and
+ * Ocean's factory (a model's NFT and datatoken must both come from it).
  */
 export interface PublicChainConfig {
   rpcUrl: string;
   chainId: number;
   consumerAddress: string;
   providerAddress: string;
+  factoryAddress: string;
 }
 
 /** The public half of a full (gateway) config: addresses derived from its keys, no key kept. */
@@ -43,6 +45,7 @@ export function publicChainConfig(config: OceanChainConfig): PublicChainConfig {
     chainId: config.chainId,
     consumerAddress: new Wallet(config.consumerPrivateKey).address,
     providerAddress: new Wallet(config.providerPrivateKey).address,
+    factoryAddress: config.addresses.ERC721Factory,
   };
 }
 
@@ -78,7 +81,15 @@ export async function readPublicChainFile(file: string, rpcUrl: string): Promise
     return getAddress(value);
   };
   if (!Number.isSafeInteger(parsed.chainId) || (parsed.chainId as number) < 1) throw new OceanError('config_invalid', `${file}: chainId is not a chain id`);
-  return { rpcUrl, chainId: parsed.chainId as number, consumerAddress: address('consumerAddress'), providerAddress: address('providerAddress') };
+  const factory = parsed.addresses?.ERC721Factory;
+  if (typeof factory !== 'string' || !isAddress(factory)) throw new OceanError('config_invalid', `${file}: addresses.ERC721Factory is not an address`);
+  return {
+    rpcUrl,
+    chainId: parsed.chainId as number,
+    consumerAddress: address('consumerAddress'),
+    providerAddress: address('providerAddress'),
+    factoryAddress: getAddress(factory),
+  };
 }
 
 /** A worker's public chain facts from CHAIN_CONSUMER_ADDRESS / CHAIN_PROVIDER_ADDRESS; undefined when neither is set. */

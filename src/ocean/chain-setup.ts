@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getAddress, isAddress } from 'ethers';
 import type { Config } from '../config/config.js';
 import {
   type OceanChainConfig,
@@ -15,7 +16,7 @@ import {
   resolveExternalChainConfig,
 } from './chain-config.js';
 import { startEmbeddedOcean } from './embedded-ocean.js';
-import { readAddressFile } from './ocean-addresses.js';
+import { publishedAddresses, readAddressFile } from './ocean-addresses.js';
 import { OceanError } from './ocean-error.js';
 import { agreeOnChainId, parseRpcUrls } from './rpc-endpoints.js';
 import { checkServiceEndpoint } from './service-endpoint.js';
@@ -58,6 +59,26 @@ async function attach(rpcUrl: string, dataDir: string, serviceEndpoint: string):
   };
 }
 
+/**
+ * Ocean's ERC721Factory for a worker configured by environment: CHAIN_FACTORY_ADDRESS, else the
+ * address book the gateway uses (OCEAN_ADDRESS_FILE, else Ocean's published one for the chain).
+ */
+async function workerFactoryAddress(env: Record<string, string | undefined>, chainId: number): Promise<string> {
+  if (env.CHAIN_FACTORY_ADDRESS) {
+    if (!isAddress(env.CHAIN_FACTORY_ADDRESS)) throw new OceanError('config_invalid', 'CHAIN_FACTORY_ADDRESS: is not an address');
+    return getAddress(env.CHAIN_FACTORY_ADDRESS);
+  }
+  const addressFile = env.OCEAN_ADDRESS_FILE || env.ADDRESS_FILE;
+  try {
+    return (addressFile ? await readAddressFile(addressFile, chainId) : publishedAddresses(chainId)).ERC721Factory;
+  } catch (err) {
+    throw new OceanError(
+      'config_invalid',
+      `CHAIN_FACTORY_ADDRESS: a worker checks that each model comes from Ocean's factory, and none is known for chain ${chainId} (${(err as Error).message}); set CHAIN_FACTORY_ADDRESS or OCEAN_ADDRESS_FILE, or give the worker the chain's public file (CHAIN_PUBLIC_FILE)`,
+    );
+  }
+}
+
 /** Where a chain writes, and a worker reads, the public chain facts (CHAIN_PUBLIC_FILE). */
 export function publicChainFile(dataDir: string, env: Record<string, string | undefined> = process.env): string {
   return env.CHAIN_PUBLIC_FILE || join(dataDir, 'ocean-public.json');
@@ -78,7 +99,7 @@ export async function setUpWorkerChain(config: Config, env = process.env): Promi
   if (fromEnv) {
     const chainId = env.OCEAN_CHAIN_ID ? Number(env.OCEAN_CHAIN_ID) : await readChainId(rpcUrl, variable);
     if (!Number.isSafeInteger(chainId) || chainId < 1) throw new OceanError('config_invalid', 'OCEAN_CHAIN_ID: must be a chain id');
-    return { rpcUrl, chainId, ...fromEnv };
+    return { rpcUrl, chainId, ...fromEnv, factoryAddress: await workerFactoryAddress(env, chainId) };
   }
   const file = publicChainFile(config.dataDir, env);
   if (!existsSync(file)) {

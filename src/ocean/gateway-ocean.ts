@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { eq } from 'drizzle-orm';
-import type { DbOrTx } from '../db/database.js';
+import type { Db, DbOrTx } from '../db/database.js';
 import type { ModelRow } from '../models/model-repository.js';
 import { models } from '../models/models-schema.js';
 import type { OceanChainConfig } from './chain-config.js';
@@ -11,6 +11,7 @@ import type { TrustedAlgorithm } from './ddo-builder.js';
 import { createOceanClient, type OceanClient } from './ocean-client.js';
 import { OceanError } from './ocean-error.js';
 import { createOrderPool, type PooledOrder } from './order-pool.js';
+import { createOrderPoolStore } from './order-pool-store.js';
 
 /** Seconds an order for a model stays usable (the compute service's timeout). */
 export const SERVICE_TIMEOUT_SECONDS = 3600;
@@ -44,12 +45,21 @@ function target(model: ModelRow) {
   return { datatokenAddress: model.datatokenAddress, serviceId: model.serviceId, serviceIndex: 0 };
 }
 
-export function createGatewayOcean(config: OceanChainConfig, options: { poolSize: number; log: FastifyBaseLogger }): GatewayOcean {
+export interface GatewayOceanOptions {
+  poolSize: number;
+  log: FastifyBaseLogger;
+  /** Where orders placed ahead are recorded, so a restart reuses them; absent = memory only. */
+  db?: Db;
+}
+
+export function createGatewayOcean(config: OceanChainConfig, options: GatewayOceanOptions): GatewayOcean {
   const client = createOceanClient(config);
   const pool = createOrderPool({
     orders: client.orders,
     targetSize: options.poolSize,
     onRefillError: (err, t) => options.log.warn({ err, datatoken: t.datatokenAddress }, 'order pool refill failed; retrying'),
+    ...(options.db ? { store: createOrderPoolStore(options.db, { chainId: config.chainId, consumer: client.consumerAddress }) } : {}),
+    onStoreError: (err) => options.log.warn({ err }, 'recording the order pool in Postgres failed; the pool goes on in memory'),
   });
 
   async function isLive(model: ModelRow): Promise<boolean> {

@@ -1,6 +1,8 @@
 // Keeps orders placed ahead per datatoken so a job rarely waits on the chain. Policy: one order per
 // job by default (`maxUsesPerOrder: 1`), so each job has its own on-chain payment a verifier can
 // match to a receipt; orders too close to the end of their validity are dropped, never handed out.
+// With a store, every order placed ahead is recorded once confirmed, and the unused ones recorded by
+// an earlier run are handed out first, so a restart loses no paid order.
 import type { OrderService, OrderTarget, PlacedOrder } from './order-service.js';
 import { OceanError } from './ocean-error.js';
 import { toOceanError } from './rpc-errors.js';
@@ -11,6 +13,19 @@ export interface PooledOrder {
   use: number;
   /** True when it came from the pool, false when placed on demand. */
   fromPool: boolean;
+}
+
+export interface StoredOrder {
+  target: OrderTarget;
+  order: PlacedOrder;
+}
+
+/** Where orders placed ahead outlive the process (order-pool-store.ts: Postgres). */
+export interface OrderPoolStore {
+  save(entry: StoredOrder): Promise<void>;
+  /** Orders no job carries yet, valid after `validAfter` (unix seconds); used and expired ones are pruned. */
+  load(validAfter: number): Promise<StoredOrder[]>;
+  prune(validAfter: number): Promise<void>;
 }
 
 export interface OrderPoolOptions {
@@ -27,6 +42,10 @@ export interface OrderPoolOptions {
   now?: () => number;
   /** Background refill failures (they are retried with backoff, never thrown). */
   onRefillError?: (err: OceanError, target: OrderTarget) => void;
+  /** Persists orders placed ahead; absent = memory only. */
+  store?: OrderPoolStore;
+  /** A store read or write that failed (the pool goes on from memory). */
+  onStoreError?: (err: unknown) => void;
 }
 
 interface Slot {
@@ -51,7 +70,10 @@ export function createOrderPool(options: OrderPoolOptions) {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const buckets = new Map<string, Bucket>();
   const running = new Set<Promise<void>>();
+  const store = options.store;
+  const storeFailed = (err: unknown) => options.onStoreError?.(err);
   let closed = false;
+  let lastPrune = 0;
 
   const keyOf = (t: OrderTarget) => `${t.datatokenAddress.toLowerCase()}#${t.serviceIndex}`;
 
@@ -74,14 +96,36 @@ export function createOrderPool(options: OrderPoolOptions) {
     for (const wake of bucket.waiters.splice(0)) wake();
   }
 
+  // Orders an earlier run paid for and no job used: ready before anything new is placed.
+  const restored: Promise<void> = store
+    ? store
+        .load(now() + minRemaining)
+        .then((entries) => {
+          for (const { target, order } of entries) bucketFor(target).ready.push({ order, uses: 0 });
+        })
+        .catch(storeFailed)
+    : Promise.resolve();
+
+  /** Records a confirmed order; now and then drops the rows of orders used or expired since. */
+  async function remember(target: OrderTarget, order: PlacedOrder) {
+    if (!store) return;
+    await store.save({ target, order }).catch(storeFailed);
+    if (now() - lastPrune >= 60) {
+      lastPrune = now();
+      await store.prune(now()).catch(storeFailed);
+    }
+  }
+
   function refill(bucket: Bucket) {
     if (closed || bucket.retryTimer) return;
     while (bucket.ready.length + bucket.inFlight < targetSize && bucket.inFlight < concurrency) {
       bucket.inFlight++;
       const job = options.orders
         .placeOrder(bucket.target)
-        .then((order) => {
+        .then(async (order) => {
           bucket.failures = 0;
+          // Recorded before it is handed out: an order in use is always one the store knows.
+          await remember(bucket.target, order);
           bucket.ready.push({ order, uses: 0 });
         })
         .catch((err) => {
@@ -121,6 +165,7 @@ export function createOrderPool(options: OrderPoolOptions) {
     /** An order for one job: from the pool when one is ready, else placed now (the caller waits). */
     async acquire(target: OrderTarget): Promise<PooledOrder> {
       if (closed) throw new OceanError('pool_closed', 'order pool is closed');
+      await restored;
       const bucket = bucketFor(target);
       const pooled = take(bucket);
       // Refill after handing out: signing and sending must not delay this caller.
@@ -136,6 +181,7 @@ export function createOrderPool(options: OrderPoolOptions) {
 
     /** Starts filling the pool for a datatoken and resolves once it holds `count` ready orders. */
     async warm(target: OrderTarget, count = targetSize, timeoutMs = 120_000): Promise<void> {
+      await restored;
       const bucket = bucketFor(target);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -166,6 +212,7 @@ export function createOrderPool(options: OrderPoolOptions) {
     /** Stops refilling and waits for placements in flight; ready orders are kept unused. */
     async close(): Promise<void> {
       closed = true;
+      await restored;
       for (const bucket of buckets.values()) {
         if (bucket.retryTimer) clearTimeout(bucket.retryTimer);
         notify(bucket);

@@ -1,6 +1,8 @@
 // Checks an order on chain the way ocean-node's provider does before compute runs: a successful tx
 // with an OrderStarted from this datatoken (or an OrderReused leading back to one), the consumer,
-// the service index, our own provider fee, the validity window, and the caller's use count.
+// the service index, our own provider fee whose providerData names this datatoken and service, the
+// validity window, and the caller's use count. A receipt the RPC does not show yet (a lagging node
+// behind a load balancer) is asked again within a bound before the order counts as missing.
 import { type JsonRpcProvider, type Log, type LogDescription, type TransactionReceipt, getAddress } from 'ethers';
 import { contractInterface } from './contract-artifacts.js';
 import { decodeProviderData } from './provider-fee.js';
@@ -19,8 +21,15 @@ export interface ValidateOrderInput {
   /** Jobs already run on this order, and the policy's maximum (both or neither). */
   usedCount?: number;
   maxUses?: number;
-  /** Unix seconds; default: the later of the wall clock and the chain's latest block. */
-  nowSeconds?: number;
+  /**
+   * The service id the order must name in its provider fee's providerData (`{ dt, id }`, as ocean-node
+   * checks); the datatoken there must always be this one.
+   */
+  serviceId?: string;
+  /** How long a receipt the RPC does not show yet is asked for again before `not_found`. Default 0. */
+  receiptWaitMs?: number;
+  /** Unix seconds (or a clock read once the receipt is in); default: the later of the wall clock and the chain's latest block. */
+  nowSeconds?: number | (() => number);
 }
 
 export type OrderRejection =
@@ -31,6 +40,7 @@ export type OrderRejection =
   | 'wrong_service'
   | 'no_provider_fee'
   | 'wrong_provider'
+  | 'wrong_provider_data'
   | 'expired'
   | 'overused';
 
@@ -75,6 +85,17 @@ function events(receipt: TransactionReceipt, name: string): Array<{ log: Log; ev
 }
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The receipt, asked again (250 ms doubling to 2 s) while the RPC shows none, for up to `waitMs`. */
+async function receiptWithin(provider: JsonRpcProvider, txHash: string, waitMs: number): Promise<TransactionReceipt | null> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 250; ; pause = Math.min(pause * 2, 2_000)) {
+    const receipt = await provider.getTransactionReceipt(txHash);
+    if (receipt || Date.now() + pause > deadline) return receipt;
+    await delay(pause);
+  }
+}
 
 /** Never throws on a bad order (returns a reason); throws OceanError only when the RPC fails. */
 export async function validateOrder(provider: JsonRpcProvider, input: ValidateOrderInput): Promise<OrderValidation> {
@@ -88,8 +109,9 @@ export async function validateOrder(provider: JsonRpcProvider, input: ValidateOr
 async function check(provider: JsonRpcProvider, input: ValidateOrderInput): Promise<OrderValidation> {
   const datatoken = getAddress(input.datatokenAddress);
   if (!TX_HASH.test(input.txHash)) return reject('not_found', 'not a transaction hash');
-  const receipt = await provider.getTransactionReceipt(input.txHash);
-  if (!receipt) return reject('not_found', `no mined transaction ${input.txHash}`);
+  const waitMs = input.receiptWaitMs ?? 0;
+  const receipt = await receiptWithin(provider, input.txHash, waitMs);
+  if (!receipt) return reject('not_found', `no mined transaction ${input.txHash}${waitMs > 0 ? ` after ${waitMs} ms` : ''}`);
   if (receipt.status !== 1) return reject('tx_failed', `transaction ${input.txHash} reverted`);
 
   let kind: 'start' | 'reuse' = 'start';
@@ -101,7 +123,7 @@ async function check(provider: JsonRpcProvider, input: ValidateOrderInput): Prom
     kind = 'reuse';
     reusedAt = Number(ownReuse.event.args.timestamp);
     const referenced = ownReuse.event.args.orderTxId as string;
-    const original = await provider.getTransactionReceipt(referenced);
+    const original = await receiptWithin(provider, referenced, waitMs);
     if (original?.status !== 1) {
       return reject('not_found', `reused order ${referenced} is not a successful transaction`);
     }
@@ -128,8 +150,17 @@ async function check(provider: JsonRpcProvider, input: ValidateOrderInput): Prom
   // The fee must be in the transaction being validated (a reuse pays a fresh one).
   const fees = events(receipt, 'ProviderFee').filter((f) => same(f.log.address, datatoken));
   if (fees.length === 0) return reject('no_provider_fee', 'no ProviderFee event from this datatoken');
-  const fee = fees.find((f) => same(f.event.args.providerFeeAddress, input.providerAddress));
-  if (!fee) return reject('wrong_provider', `provider fee paid to ${fees[0].event.args.providerFeeAddress}, not us`);
+  const ours = fees.filter((f) => same(f.event.args.providerFeeAddress, input.providerAddress));
+  if (ours.length === 0) return reject('wrong_provider', `provider fee paid to ${fees[0].event.args.providerFeeAddress}, not us`);
+  // As ocean-node's verifyProviderFees: the fee's providerData names this datatoken and service.
+  const namesService = (data: { dt: string; id: string } | undefined) =>
+    data !== undefined && same(data.dt, datatoken) && (input.serviceId === undefined || data.id === input.serviceId);
+  const fee = ours.find((f) => namesService(decodeProviderData(f.event.args.providerData)));
+  if (!fee) {
+    const data = decodeProviderData(ours[0].event.args.providerData);
+    const named = data ? `datatoken ${data.dt}, service ${data.id}` : 'nothing readable';
+    return reject('wrong_provider_data', `provider fee names ${named}, not datatoken ${datatoken}${input.serviceId ? `, service ${input.serviceId}` : ''}`);
+  }
 
   // As ocean-node: the service timeout counts from the datatoken payment (the start), so reusing
   // cannot stretch one payment forever; the provider fee's own duration counts from its own tx.
@@ -141,7 +172,7 @@ async function check(provider: JsonRpcProvider, input: ValidateOrderInput): Prom
     const feeEnd = feeValidUntil >= ABSOLUTE_TIME_THRESHOLD ? Number(feeValidUntil) : feeFrom + Number(feeValidUntil);
     expiresAt = Math.min(expiresAt, feeEnd);
   }
-  const now = input.nowSeconds ?? (await chainAwareNow(provider));
+  const now = typeof input.nowSeconds === 'function' ? input.nowSeconds() : (input.nowSeconds ?? (await chainAwareNow(provider)));
   if (now > expiresAt) return reject('expired', `order expired at ${expiresAt}, now ${now}`);
 
   if (input.maxUses !== undefined && (input.usedCount ?? 0) >= input.maxUses) {

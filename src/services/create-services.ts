@@ -50,9 +50,16 @@ export async function createServices(role: ServiceRole, deps: ServiceDeps): Prom
   const events = redis ? createRedisJobEvents(redis, config.redisPrefix) : createMemoryJobEvents();
   const ledger = deps.ledger ?? createLedger({ db });
   const gatewayChain = role === 'gateway' ? (deps.chain ?? null) : null;
-  const ocean = gatewayChain ? createGatewayOcean(gatewayChain.config, { poolSize: config.chain.orderPoolSize, log }) : null;
+  const ocean = gatewayChain ? createGatewayOcean(gatewayChain.config, { poolSize: config.chain.orderPoolSize, log, db }) : null;
   const checkOn = role === 'worker' ? (deps.publicChain ?? null) : gatewayChain ? publicChainConfig(gatewayChain.config) : null;
-  const orders: JobOrderChecker | null = runsJobs && checkOn ? createJobOrderChecker(checkOn) : null;
+  const orders: JobOrderChecker | null =
+    runsJobs && checkOn
+      ? createJobOrderChecker(checkOn, {
+          receiptWaitMs: config.chain.orderReceiptWaitMs,
+          watchIntervalMs: config.chain.watchIntervalMs,
+          onWatchError: (err) => log.warn({ err }, 'watching model NFTs failed; each job waits for a fresh read until it recovers'),
+        })
+      : null;
   const consumers = runsJobs ? await startConsumers({ config, db, ledger, events, queue, memoryQueue, log, orders }) : null;
   return {
     queue,

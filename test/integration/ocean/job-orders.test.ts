@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { create } from 'tar';
 import { Interface, parseEther } from 'ethers';
+import { contractInterface } from '../../../src/ocean/contract-artifacts.js';
+import { GAS } from '../../../src/ocean/gas-limits.js';
+import { WEIGHTS_SHA256_KEY, erc725Text } from '../../../src/ocean/model-publisher.js';
 import { buildTinyModel } from '../../../src/runtime/index.js';
 import { readAnchorTx } from '../../../src/ocean/log-anchor.js';
 import { decodeReceipt, outputSha256, verifyReceiptInclusion, verifyReceiptSignature } from '../../../src/receipts/index.js';
@@ -30,7 +33,8 @@ async function streamToBuffer(stream: AsyncIterable<Buffer | string>): Promise<B
   for await (const c of stream) chunks.push(Buffer.from(c));
   return Buffer.concat(chunks);
 }
-const workerEnv = () => ({ CHAIN: 'on', CHAIN_RPC_URL: ocean.chain.rpcUrl, WORKER_CONCURRENCY: '32' });
+// A forged order hash is asked for again for ORDER_RECEIPT_WAIT_MS before it counts as missing.
+const workerEnv = () => ({ CHAIN: 'on', CHAIN_RPC_URL: ocean.chain.rpcUrl, WORKER_CONCURRENCY: '32', ORDER_RECEIPT_WAIT_MS: '1000', CHAIN_WATCH_INTERVAL_MS: '200' });
 
 beforeAll(async () => {
   ocean = await startEmbeddedOcean({ dataDir, port: 0 });
@@ -333,5 +337,38 @@ describe('every job is ordered and validated', () => {
       balance: 1_000_000 - done.cost,
       held: 0,
     });
+  });
+});
+
+describe('what changes on chain after publishing', () => {
+  it('a revoked model stops serving (model_revoked), and so do weights whose registered hash changed (weights_changed), charging nothing', async () => {
+    worker ??= await startWorker(t, workerEnv());
+    const revocable = await t.app.ocean!.ensurePublished(t.app.db, await registerTinyModel(t, 'revocable'));
+    const rehashed = await t.app.ocean!.ensurePublished(t.app.db, await registerTinyModel(t, 'rehashed'));
+    const { headers } = await createFundedAccount(t, { credits: 10_000_000 });
+    const run = async (id: string) =>
+      json(await t.app.inject({ method: 'POST', url: '/v1/infer', headers, payload: { model: id, input: 'still served?', parameters: { max_new_tokens: 1 } } }));
+    expect((await run('revocable')).status).toBe('succeeded');
+    expect((await run('rehashed')).status).toBe('succeeded');
+
+    // The gateway's publisher owns both NFTs: it revokes one and registers other weights on the other.
+    const nft = contractInterface('ERC721Template');
+    const publisher = t.app.ocean!.client.publisher;
+    await publisher.sendAndWait({ to: revocable.nftAddress!, data: nft.encodeFunctionData('setMetaDataState', [3]), gasLimit: GAS.setNewData });
+    await publisher.sendAndWait({
+      to: rehashed.nftAddress!,
+      data: nft.encodeFunctionData('setNewData', [WEIGHTS_SHA256_KEY, erc725Text('e5'.repeat(32))]),
+      gasLimit: GAS.setNewData,
+    });
+    // The worker sees each change within its watch interval (200 ms here); a job checked before may still run.
+    const failed = async (id: string) => eventually(async () => {
+      const job = await run(id);
+      return job.status === 'failed' ? job : null;
+    }, 20_000);
+    const revoked = await failed('revocable');
+    expect(revoked).toMatchObject({ cost: 0, error: { code: 'model_revoked', message: expect.stringContaining('is revoked on chain') } });
+    const changed = await failed('rehashed');
+    expect(changed).toMatchObject({ cost: 0, error: { code: 'weights_changed', message: expect.stringContaining(`to ${'e5'.repeat(32)}`) } });
+    expect(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers })).held).toBe(0);
   });
 });

@@ -129,6 +129,8 @@ describe('a worker holds its own attestation key and nothing else', () => {
       await ownWorker('own-key-2', {
         CHAIN_CONSUMER_ADDRESS: t.app.ocean!.consumerAddress,
         CHAIN_PROVIDER_ADDRESS: t.app.ocean!.client.providerAddress,
+        // A local chain has no published address book: the factory models must come from, by address.
+        CHAIN_FACTORY_ADDRESS: t.app.ocean!.client.addresses.ERC721Factory,
       }),
     );
     const res = await t.app.inject({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OceanError } from '../../../src/ocean/ocean-error.js';
-import { createOrderPool } from '../../../src/ocean/order-pool.js';
+import { type OrderPoolStore, type StoredOrder, createOrderPool } from '../../../src/ocean/order-pool.js';
 import type { OrderTarget, PlacedOrder } from '../../../src/ocean/order-service.js';
 
 const target: OrderTarget = { datatokenAddress: '0x00000000000000000000000000000000000000d7', serviceId: 's', serviceIndex: 0 };
@@ -87,5 +87,52 @@ describe('order pool', () => {
     const pool = createOrderPool({ orders: fakeOrders(), targetSize: 1 });
     await pool.close();
     await expect(pool.acquire(target)).rejects.toMatchObject({ code: 'pool_closed' });
+  });
+
+  it('records each order placed ahead, and a new pool on the same store hands the unused ones out first', async () => {
+    const rows = new Map<string, StoredOrder>();
+    const usedByJobs = new Set<string>();
+    const store: OrderPoolStore = {
+      save: async (entry) => {
+        rows.set(entry.order.txHash, entry);
+      },
+      load: async (validAfter) =>
+        [...rows.values()].filter((r) => !usedByJobs.has(r.order.txHash) && r.order.validUntil >= validAfter),
+      prune: async () => {},
+    };
+    const first = createOrderPool({ orders: fakeOrders(), targetSize: 3, store, now: () => 1_000 });
+    await first.warm(target, 3, 5_000);
+    expect(rows.size).toBe(3);
+    const used = await first.acquire(target);
+    usedByJobs.add(used.order.txHash); // the job carries it
+    await first.close();
+
+    const placedAgain = fakeOrders();
+    const second = createOrderPool({ orders: { placeOrder: (t) => placedAgain.placeOrder(t).then((o) => ({ ...o, txHash: `${o.txHash.slice(0, -4)}beef` })) }, targetSize: 3, store, now: () => 1_000 });
+    const unused = [...rows.keys()].filter((h) => !usedByJobs.has(h));
+    expect(unused.length).toBeGreaterThanOrEqual(2);
+    const again = [await second.acquire(target), await second.acquire(target)];
+    expect(again.map((p) => p.fromPool)).toEqual([true, true]);
+    expect(again.map((p) => p.order.txHash)).toEqual(unused.slice(0, 2));
+    expect(again.map((p) => p.order.txHash)).not.toContain(used.order.txHash);
+    await second.close();
+  });
+
+  it('goes on from memory when the store fails, reporting it', async () => {
+    const failures: unknown[] = [];
+    const broken: OrderPoolStore = {
+      save: async () => {
+        throw new Error('database down');
+      },
+      load: async () => {
+        throw new Error('database down');
+      },
+      prune: async () => {},
+    };
+    const pool = createOrderPool({ orders: fakeOrders(), targetSize: 1, store: broken, onStoreError: (e) => failures.push(e), now: () => 1_000 });
+    await pool.warm(target, 1, 5_000);
+    expect((await pool.acquire(target)).fromPool).toBe(true);
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    await pool.close();
   });
 });

@@ -1,8 +1,12 @@
 // Request bodies of the job routes, as validated and stored on the job row.
 import { type Static, Type } from 'typebox';
 
-const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256 of the model weights to pin' });
-const ModelId = Type.String({ minLength: 1, maxLength: 64, description: 'Model id from GET /v1/models' });
+const Sha256 = Type.String({
+  pattern: '^[0-9a-f]{64}$',
+  description: 'Hex SHA-256 of the model weights to pin: a model served with other weights is a 409, never a substitute',
+  examples: ['1280b5d7161a7aa77b2b31e8496b0fff32f6765f1183dc3dc373fa34f421d21a'],
+});
+const ModelId = Type.String({ minLength: 1, maxLength: 64, description: 'Model id from GET /v1/models', examples: ['tiny-gpt2'] });
 
 /**
  * The most characters of text one job takes (infer's input; evaluate's texts together). Tokens are
@@ -12,41 +16,62 @@ export const MAX_TEXT_CHARS = 200_000;
 
 export const InferParameters = Type.Object(
   {
-    max_new_tokens: Type.Integer({ minimum: 1, maximum: 4096, default: 32 }),
-    temperature: Type.Number({ minimum: 0, maximum: 5, default: 0, description: '0 = greedy decoding' }),
-    top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: '0 = no cut' })),
-    top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
-    seed: Type.Integer({ minimum: 0, maximum: 4_294_967_295, default: 0, description: 'Sampling seed: same seed, same output' }),
-    stop: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 })),
+    max_new_tokens: Type.Integer({ minimum: 1, maximum: 4096, default: 32, description: 'Tokens to generate at most (the hold covers them all)', examples: [16] }),
+    temperature: Type.Number({ minimum: 0, maximum: 5, default: 0, description: '0 = greedy decoding', examples: [0.8] }),
+    top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'Sample from the k most likely tokens; 0 = no cut', examples: [40] })),
+    top_p: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Nucleus sampling: the smallest set of tokens holding this mass', examples: [0.95] })),
+    seed: Type.Integer({ minimum: 0, maximum: 4_294_967_295, default: 0, description: 'Sampling seed: same seed, same output', examples: [7] }),
+    stop: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+        maxItems: 16,
+        description: 'Generation stops before the first of these (not included in the output)',
+        examples: [['\n']],
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'InferParameters',
+    description: 'Decoding parameters; every one has a default',
+    examples: [{ max_new_tokens: 16, temperature: 0.8, top_k: 40, seed: 7, stop: ['\n'] }],
+  },
 );
 
 export const InferBody = Type.Object(
   {
     model: ModelId,
     model_sha256: Type.Optional(Sha256),
-    input: Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS }),
+    input: Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS, description: 'The text to continue', examples: ['The quick brown fox'] }),
     parameters: Type.Optional(InferParameters),
     stream: Type.Optional(Type.Boolean({ description: 'Answer as Server-Sent Events, one event per token' })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'InferRequest',
+    examples: [{ model: 'tiny-gpt2', input: 'The quick brown fox', parameters: { max_new_tokens: 16, temperature: 0.8, top_k: 40, seed: 7 } }],
+  },
 );
 
 export const EvaluateBody = Type.Object(
   {
     model: ModelId,
     model_sha256: Type.Optional(Sha256),
-    text: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS })),
+    text: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS, description: 'One text to score', examples: ['Hello world'] })),
     texts: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS }), {
         minItems: 1,
         maxItems: 256,
-        description: `At most ${MAX_TEXT_CHARS} characters in all`,
+        description: `Several texts, scored each and together (at most ${MAX_TEXT_CHARS} characters in all)`,
+        examples: [['Hello world', 'A second, longer text to score']],
       }),
     ),
   },
-  { additionalProperties: false, description: 'Send `text` or `texts`' },
+  {
+    additionalProperties: false,
+    title: 'EvaluateRequest',
+    description: 'Send `text` or `texts`',
+    examples: [{ model: 'tiny-gpt2', texts: ['Hello world', 'A second, longer text to score'] }],
+  },
 );
 
 export type InferBody = Static<typeof InferBody>;
@@ -91,7 +116,12 @@ export const FinetuneHyperparameters = Type.Object(
     seed: Type.Integer({ minimum: 0, maximum: 4_294_967_295, default: 0, description: 'Same seed, data and parent: the same new weights' }),
     eval_fraction: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1, description: 'Share of the data held out to score before and after' }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'FinetuneHyperparameters',
+    description: 'Training settings; every one has a default',
+    examples: [{ steps: 4, batch_size: 2, learning_rate: 0.001, seed: 1 }],
+  },
 );
 
 export const FinetuneBody = Type.Object(
@@ -101,11 +131,13 @@ export const FinetuneBody = Type.Object(
     name: Type.String({
       pattern: '^[a-z0-9][a-z0-9._-]{0,63}$',
       description: 'The id of the new model (a slug); taken once, never replaced',
+      examples: ['support-desk'],
     }),
     datasets: Type.Array(DatasetRef, {
       minItems: 1,
       maxItems: 16,
       description: `Dataset ids and/or inline texts (at most ${MAX_TEXT_CHARS} inline characters in all); several owners may be combined`,
+      examples: [[{ id: '5d6e7f80-9a1b-4c2d-8e3f-405162738495' }, { text: 'Our support desk opens at nine.' }]],
     }),
     hyperparameters: Type.Optional(FinetuneHyperparameters),
     pricing: Type.Optional(
@@ -114,7 +146,11 @@ export const FinetuneBody = Type.Object(
           per_job: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per job on the new model' }),
           per_1k_tokens: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per 1,000 tokens' }),
         },
-        { additionalProperties: false, description: "The new model's prices (default: the parent's)" },
+        {
+          additionalProperties: false,
+          description: "The new model's prices (default: the parent's)",
+          examples: [{ per_job: 1000, per_1k_tokens: 2000 }],
+        },
       ),
     ),
     royalty_bps: Type.Optional(
@@ -123,10 +159,23 @@ export const FinetuneBody = Type.Object(
         maximum: 2000,
         default: 0,
         description: "Share (basis points) of the owners' part of every model later derived from the new one, paid to you",
+        examples: [500],
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'FinetuneRequest',
+    examples: [
+      {
+        model: 'tiny-gpt2',
+        name: 'support-desk',
+        datasets: [{ text: 'Our support desk opens at nine in the morning and closes at five.' }],
+        hyperparameters: { steps: 4, batch_size: 2, learning_rate: 0.001, seed: 1 },
+        royalty_bps: 500,
+      },
+    ],
+  },
 );
 export type FinetuneBody = Static<typeof FinetuneBody>;
 

@@ -227,6 +227,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getJob',
         tags: ['jobs'],
         summary: 'A job of this account',
+        description:
+          'The job as it is now: status, output or scores, usage, cost (once final), the Ocean order that paid for it, ' +
+          'its signed receipt (once succeeded) and the latest replay audit. Another account\'s job is a 404.',
         security,
         params: IdParams,
         response: { 200: JobSchema, ...errorResponses([...KEY_AUTH_ERRORS, 404]) },
@@ -281,9 +284,10 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listJobs',
         tags: ['jobs'],
         summary: "This account's jobs, newest first",
+        description: 'Pages by an opaque cursor (created_at to the microsecond and the id), so jobs created in the same millisecond are never skipped or repeated.',
         security,
         querystring: PageQuery,
-        response: { 200: Page(JobSchema), ...errorResponses(KEY_AUTH_ERRORS) },
+        response: { 200: Page(JobSchema, 'JobPage'), ...errorResponses(KEY_AUTH_ERRORS) },
       },
     },
     async (request) => {

@@ -6,13 +6,47 @@ import type { JobRow } from './job-repository.js';
 import { JOB_KINDS, JOB_STATUSES, type JobKind, type JobStatus } from './jobs-schema.js';
 
 
-export const TextScoreSchema = Type.Object({ loss: Type.Number(), perplexity: Type.Number(), tokens: Type.Integer() });
+export const TextScoreSchema = Type.Object(
+  { loss: Type.Number(), perplexity: Type.Number(), tokens: Type.Integer() },
+  { title: 'TextScore', description: 'Mean token loss (nats), its exp, and the tokens scored' },
+);
+
+const JOB_EXAMPLE = {
+  id: '6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11',
+  object: 'job',
+  kind: 'infer',
+  status: 'succeeded',
+  model: 'tiny-gpt2',
+  weights_sha256: '1280b5d7161a7aa77b2b31e8496b0fff32f6765f1183dc3dc373fa34f421d21a',
+  url: '/v1/jobs/6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11',
+  output: ' jumps over the lazy dog',
+  finish_reason: 'length',
+  progress: null,
+  usage: { input_tokens: 4, output_tokens: 16 },
+  cost: 1040,
+  max_cost: 1040,
+  order: { chain_id: 8996, tx_hash: '0x5f3c…9a1e' },
+  receipt: { id: '0b8e3f2a-7c55-4f0e-8d6b-5a1e9c3d2f10', log_index: 41, jws: 'eyJhbGciOiJFZERTQSIs…' },
+  audit: null,
+  error: null,
+  attempts: 1,
+  compute_ms: 21,
+  cancel_requested: false,
+  created_at: '2026-11-27T10:51:42.123Z',
+  started_at: '2026-11-27T10:51:42.131Z',
+  finished_at: '2026-11-27T10:51:42.160Z',
+};
 
 export const JobSchema = Type.Object({
   id: Uuid,
   object: Type.Literal('job'),
-  kind: Type.Unsafe<JobKind>({ type: 'string', enum: [...JOB_KINDS] }),
-  status: Type.Unsafe<JobStatus>({ type: 'string', enum: [...JOB_STATUSES] }),
+  kind: Type.Unsafe<JobKind>({ type: 'string', enum: [...JOB_KINDS], title: 'JobKind' }),
+  status: Type.Unsafe<JobStatus>({
+    type: 'string',
+    enum: [...JOB_STATUSES],
+    title: 'JobStatus',
+    description: 'queued → running → succeeded, failed or cancelled (the last three are final)',
+  }),
   model: Type.String(),
   weights_sha256: Type.String(),
   url: Type.String({ description: 'Where to poll this job' }),
@@ -98,6 +132,10 @@ export const JobSchema = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   started_at: Nullable(Type.String({ format: 'date-time' })),
   finished_at: Nullable(Type.String({ format: 'date-time' })),
+}, {
+  title: 'Job',
+  description: 'An inference, evaluation or fine-tuning job: its state, result, usage, cost, order and receipt',
+  examples: [JOB_EXAMPLE],
 });
 
 export interface JobReceiptRef {

@@ -96,8 +96,8 @@ const CHECKS: Check[] = [
   },
   {
     name: 'no negative balance',
-    rule: "no book but 'issuance' is below zero",
-    sql: `SELECT code, kind, balance::text FROM ledger_books WHERE kind <> 'issuance' AND balance < 0`,
+    rule: "no book but 'issuance' and 'deposits' (credit bought on chain) is below zero",
+    sql: `SELECT code, kind, balance::text FROM ledger_books WHERE kind NOT IN ('issuance', 'deposits') AND balance < 0`,
   },
   {
     name: 'log indexes contiguous',

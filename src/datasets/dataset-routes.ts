@@ -34,6 +34,29 @@ const DatasetSchema = Type.Object({
   ),
   created_at: Type.String({ format: 'date-time' }),
   deleted_at: Nullable(Type.String({ format: 'date-time', description: 'Set by DELETE (then no new fine-tune may use it)' })),
+}, {
+  title: 'Dataset',
+  description: "A dataset's metadata (its content is never served)",
+  examples: [
+    {
+      id: '5d6e7f80-9a1b-4c2d-8e3f-405162738495',
+      object: 'dataset',
+      name: 'support tickets',
+      description: 'Answered tickets, 2025',
+      format: 'jsonl',
+      sha256: '9f2b4c…e1a0',
+      bytes: 48213,
+      documents: 212,
+      tokens: 10311,
+      price_per_job: 50000,
+      listed: true,
+      owner_account_id: '3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c',
+      owned_by_you: true,
+      ocean: null,
+      created_at: '2026-11-27T10:51:42.123Z',
+      deleted_at: null,
+    },
+  ],
 });
 
 function datasetView(d: DatasetRow, viewer: string) {
@@ -63,17 +86,18 @@ function datasetView(d: DatasetRow, viewer: string) {
 
 const UploadQuery = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'A name for people', examples: ['support tickets'] }),
+    description: Type.Optional(Type.String({ maxLength: 2000, description: 'What it holds, for people', examples: ['Answered tickets, 2025'] })),
     price_per_job: Type.Optional(
       Type.Integer({
         minimum: 0,
         maximum: Number.MAX_SAFE_INTEGER,
         default: 0,
         description: 'Micro-credits paid to you by each fine-tune that uses it',
+        examples: [50000],
       }),
     ),
-    listed: Type.Optional(Type.Boolean({ default: false, description: 'Let every account train on it (at price_per_job)' })),
+    listed: Type.Optional(Type.Boolean({ default: false, description: 'Let every account train on it (at price_per_job)', examples: [true] })),
   },
   { additionalProperties: false },
 );
@@ -157,7 +181,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "Deleted datasets and other accounts' unlisted ones are not shown. Pages with `next_cursor` like `GET /v1/jobs`.",
         security,
         querystring: PageQuery,
-        response: { 200: Page(DatasetSchema), ...errorResponses(KEY_AUTH_ERRORS) },
+        response: { 200: Page(DatasetSchema, 'DatasetPage'), ...errorResponses(KEY_AUTH_ERRORS) },
       },
     },
     async (request) => {

@@ -10,6 +10,33 @@ import type { ModelRow } from './model-repository.js';
 import { modelAncestors, modelLineages } from './model-lineage.js';
 import { MAX_ROYALTY_BPS } from '../credits/revenue-split.js';
 
+const MODEL_EXAMPLE = {
+  id: 'tiny-gpt2',
+  object: 'model',
+  name: 'tiny-gpt2',
+  task_kinds: ['infer', 'evaluate'],
+  weights_sha256: '1280b5d7161a7aa77b2b31e8496b0fff32f6765f1183dc3dc373fa34f421d21a',
+  context_length: 128,
+  architecture: { model_type: 'gpt2', n_layer: 2, n_head: 4, n_embd: 64, vocab_size: 50257 },
+  pricing: { per_job: 1000, per_1k_tokens: 2000 },
+  owner_account_id: null,
+  owned_by_you: false,
+  parent_model_id: null,
+  royalty_bps: 0,
+  lineage: [],
+  ocean: {
+    chain_id: 8996,
+    did: 'did:op:e0d4f0d4…',
+    nft_address: '0x9bd0…88b5',
+    datatoken_address: '0x2f4e…1c07',
+    service_id: 'compute',
+    service_timeout: 86400,
+    price_ocean: null,
+    tx_hashes: { create: '0x7a1c…e2f0' },
+  },
+  created_at: '2026-11-27T10:51:42.123Z',
+};
+
 const ModelSchema = Type.Object({
   id: Type.String(),
   object: Type.Literal('model'),
@@ -49,6 +76,10 @@ const ModelSchema = Type.Object({
     { description: 'The compute-only Ocean asset; null until published on the current chain' },
   ),
   created_at: Type.String({ format: 'date-time' }),
+}, {
+  title: 'Model',
+  description: 'A model: its weights hash, context, prices, owner, lineage and Ocean asset (never its weights)',
+  examples: [MODEL_EXAMPLE],
 });
 
 function modelView(m: ModelRow, lineage: string[]) {
@@ -99,10 +130,10 @@ const CATALOG_ACCESS = {
 
 const PublishQuery = Type.Object(
   {
-    id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'The new model id (slug)' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    price_per_job: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per job' }),
-    price_per_1k_tokens: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per 1,000 tokens' }),
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'The new model id (slug)', examples: ['my-model'] }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'A name for people (default: the id)', examples: ['My model'] })),
+    price_per_job: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per job', examples: [1000] }),
+    price_per_1k_tokens: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Micro-credits per 1,000 tokens', examples: [2000] }),
     royalty_bps: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -110,12 +141,14 @@ const PublishQuery = Type.Object(
         description:
           "Lineage royalty (default 0): basis points of the owners' part of the revenue of every model later " +
           'fine-tuned from this one (directly or further down) paid to you; ancestors together get at most half',
+        examples: [500],
       }),
     ),
     ocean_price: Type.Optional(
       Type.String({
         pattern: '^(0\\.[0-9]{0,17}[1-9]|[1-9][0-9]{0,17}(\\.[0-9]{1,18})?)$',
         description: 'Sell each order datatoken for this many OCEAN on a fixed-rate exchange (default: free, via a dispenser)',
+        examples: ['0.5'],
       }),
     ),
   },
@@ -193,14 +226,23 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'publishModelFromPath',
         tags: ['admin'],
         summary: 'Publish a model folder that is on the gateway machine',
+        description:
+          'As POST /v1/models, for a folder the operator already has on the gateway (no upload): validated, stored by ' +
+          'sha256, registered (owned by `owner_account_id`, or by the marketplace) and published on chain.',
         security: [{ operatorToken: [] }],
         body: Type.Object(
           {
             ...PublishQuery.properties,
-            path: Type.String({ minLength: 1, maxLength: 4096, description: 'Absolute path of the model folder' }),
-            owner_account_id: Type.Optional(Type.String({ format: 'uuid' })),
+            path: Type.String({ minLength: 1, maxLength: 4096, description: 'Absolute path of the model folder', examples: ['/srv/models/gpt2'] }),
+            owner_account_id: Type.Optional(
+              Type.String({ format: 'uuid', description: 'The owning account (default: none, the marketplace)', examples: ['3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c'] }),
+            ),
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            title: 'PublishModelFromPathRequest',
+            examples: [{ id: 'gpt2', path: '/srv/models/gpt2', price_per_job: 2000, price_per_1k_tokens: 10000 }],
+          },
         ),
         response: { 201: ModelSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, ...BODY_ERRORS, 409, 503]) },
       },
@@ -228,8 +270,11 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listModels',
         tags: ['models'],
         summary: 'Models available for jobs',
+        description:
+          'The public catalog: every model with its weights hash, prices, lineage and Ocean asset. Anyone may read it; ' +
+          'with an API key, your own models also show your account id and `owned_by_you: true`.',
         security: CATALOG_ACCESS.security,
-        response: { 200: Type.Object({ data: Type.Array(ModelSchema) }), ...errorResponses([401, 429]) },
+        response: { 200: Type.Object({ data: Type.Array(ModelSchema) }, { title: 'ModelList' }), ...errorResponses([401, 429]) },
       },
     },
     async (request) => {
@@ -247,8 +292,9 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getModel',
         tags: ['models'],
         summary: 'One model',
+        description: 'A model of the catalog by id (as GET /v1/models shows it).',
         security: CATALOG_ACCESS.security,
-        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        params: Type.Object({ id: Type.String({ maxLength: 64, description: 'The model id', examples: ['tiny-gpt2'] }) }),
         response: { 200: ModelSchema, ...errorResponses([401, 404, 429]) },
       },
     },

@@ -66,6 +66,8 @@ try {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: String(port) },
   });
+  // However the measurement ends, the Portkey process goes with it.
+  process.on('exit', () => portkey.kill('SIGKILL'));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     if (await fetch(base).then(() => true, () => false)) break;

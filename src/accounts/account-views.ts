@@ -43,7 +43,23 @@ export const ApiKeySchema = Type.Object(
   created_at: Type.String({ format: 'date-time' }),
   revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   },
-  { title: 'ApiKey', description: 'An API key (never its secret)' },
+  {
+    title: 'ApiKey',
+    description: 'An API key (never its secret)',
+    examples: [
+      {
+        id: '8b1d4e6f-2a3c-4d5e-9f01-23456789abcd',
+        name: 'prod',
+        prefix: 'ph_3kq9x2',
+        scopes: ['infer', 'evaluate'],
+        rate_limit_per_minute: 600,
+        spend_cap: 2000000,
+        spent: 1040,
+        created_at: '2026-11-27T10:51:42.123Z',
+        revoked_at: null,
+      },
+    ],
+  },
 );
 
 export const NewApiKeySchema = Type.Object(

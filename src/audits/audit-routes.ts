@@ -20,6 +20,24 @@ export const AuditSchema = Type.Object({
   detail: Nullable(Type.String()),
   created_at: Type.String({ format: 'date-time' }),
   finished_at: Nullable(Type.String({ format: 'date-time' })),
+}, {
+  title: 'Audit',
+  description: 'A replay of a succeeded job on another worker, and whether its output matched',
+  examples: [
+    {
+      id: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
+      job_id: '6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11',
+      status: 'passed',
+      reason: 'operator',
+      original_worker_id: 'worker-1',
+      replay_worker_id: 'worker-2',
+      original_output_sha256: '4c1d…9e0f',
+      replay_output_sha256: '4c1d…9e0f',
+      detail: null,
+      created_at: '2026-11-27T10:53:00.000Z',
+      finished_at: '2026-11-27T10:53:01.210Z',
+    },
+  ],
 });
 
 const security = [{ operatorToken: [] }];
@@ -38,7 +56,10 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "served it, on the registered weights. A different output marks the audit `mismatch`, counts against the " +
           'model and flags the original worker; the job answer shows the audit.',
         security,
-        body: Type.Object({ job_id: Uuid }, { additionalProperties: false }),
+        body: Type.Object(
+          { job_id: Type.String({ format: 'uuid', description: 'A succeeded job to replay', examples: ['6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11'] }) },
+          { additionalProperties: false, title: 'RequestAuditRequest' },
+        ),
         response: { 202: AuditSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, ...BODY_ERRORS, 404, 409]) },
       },
     },
@@ -58,8 +79,9 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getAudit',
         tags: ['admin'],
         summary: 'One replay audit',
+        description: 'queued, running, then passed (same output bytes), mismatch (different: counted against the model) or error.',
         security,
-        params: Type.Object({ id: Uuid }),
+        params: Type.Object({ id: Type.String({ format: 'uuid', description: 'The audit id', examples: ['7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d'] }) }),
         response: { 200: AuditSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, 404]) },
       },
     },

@@ -31,21 +31,26 @@ const SamplingFields = {
     }),
   ),
   stop: Type.Optional(StopSchema),
-  n: Type.Optional(Type.Union([Type.Literal(1), Type.Null()], { description: 'Only 1 choice per request is supported' })),
-  stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()], { description: 'Answer as Server-Sent Events chunks ending with `data: [DONE]`' })),
-  stream_options: Type.Optional(
-    Type.Union([
-      Type.Object(
-        { include_usage: Type.Optional(Type.Boolean({ description: 'Send one last chunk with `usage` (and no choices) before [DONE]' })) },
-        { additionalProperties: true },
-      ),
-      Type.Null(),
-    ]),
+  n: Type.Optional(Type.Union([Type.Literal(1), Type.Null()], { description: 'Only 1 choice per request is supported', examples: [1] })),
+  stream: Type.Optional(
+    Type.Union([Type.Boolean(), Type.Null()], { description: 'Answer as Server-Sent Events chunks ending with `data: [DONE]`', examples: [true] }),
   ),
-  user: Type.Optional(Type.String({ maxLength: 256, description: 'Accepted and ignored' })),
-  presence_penalty: Type.Optional(Type.Union([Type.Literal(0), Type.Null()], { description: 'Only 0 is supported' })),
-  frequency_penalty: Type.Optional(Type.Union([Type.Literal(0), Type.Null()], { description: 'Only 0 is supported' })),
-  logprobs: Type.Optional(Type.Union([Type.Literal(false), Type.Null()], { description: 'Log probabilities are not returned' })),
+  stream_options: Type.Optional(
+    Type.Union(
+      [
+        Type.Object(
+          { include_usage: Type.Optional(Type.Boolean({ description: 'Send one last chunk with `usage` (and no choices) before [DONE]' })) },
+          { additionalProperties: true },
+        ),
+        Type.Null(),
+      ],
+      { description: 'Streaming options', examples: [{ include_usage: true }] },
+    ),
+  ),
+  user: Type.Optional(Type.String({ maxLength: 256, description: 'Accepted and ignored', examples: ['user-1234'] })),
+  presence_penalty: Type.Optional(Type.Union([Type.Literal(0), Type.Null()], { description: 'Only 0 is supported', examples: [0] })),
+  frequency_penalty: Type.Optional(Type.Union([Type.Literal(0), Type.Null()], { description: 'Only 0 is supported', examples: [0] })),
+  logprobs: Type.Optional(Type.Union([Type.Literal(false), Type.Null()], { description: 'Log probabilities are not returned', examples: [false] })),
 };
 
 export const CompletionRequest = Type.Object(
@@ -58,8 +63,8 @@ export const CompletionRequest = Type.Object(
     max_tokens: Type.Optional(
       Type.Union([Type.Integer({ minimum: 1, maximum: 4096 }), Type.Null()], { description: 'Tokens to generate at most (default 16)', examples: [16] }),
     ),
-    echo: Type.Optional(Type.Union([Type.Literal(false), Type.Null()], { description: 'Echoing the prompt is not supported' })),
-    best_of: Type.Optional(Type.Union([Type.Literal(1), Type.Null()], { description: 'Only 1 is supported' })),
+    echo: Type.Optional(Type.Union([Type.Literal(false), Type.Null()], { description: 'Echoing the prompt is not supported', examples: [false] })),
+    best_of: Type.Optional(Type.Union([Type.Literal(1), Type.Null()], { description: 'Only 1 is supported', examples: [1] })),
   },
   {
     title: 'OpenAICompletionRequest',
@@ -96,6 +101,7 @@ export const ChatCompletionRequest = Type.Object(
       minItems: 1,
       maxItems: 256,
       description: 'The conversation; rendered with the chat template of the README (System:/User:/Assistant: lines)',
+      examples: [[{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say hello' }]],
     }),
     max_tokens: Type.Optional(
       Type.Union([Type.Integer({ minimum: 1, maximum: 4096 }), Type.Null()], {
@@ -104,11 +110,14 @@ export const ChatCompletionRequest = Type.Object(
       }),
     ),
     max_completion_tokens: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 1, maximum: 4096 }), Type.Null()], { description: 'Same as max_tokens (wins when both are sent)' }),
+      Type.Union([Type.Integer({ minimum: 1, maximum: 4096 }), Type.Null()], { description: 'Same as max_tokens (wins when both are sent)', examples: [32] }),
     ),
-    tools: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 0 }), Type.Null()], { description: 'Tool calling is not supported' })),
+    tools: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 0 }), Type.Null()], { description: 'Tool calling is not supported', examples: [[]] })),
     response_format: Type.Optional(
-      Type.Union([Type.Object({ type: Type.Literal('text') }, { additionalProperties: true }), Type.Null()], { description: 'Only `text` is supported' }),
+      Type.Union([Type.Object({ type: Type.Literal('text') }, { additionalProperties: true }), Type.Null()], {
+        description: 'Only `text` is supported',
+        examples: [{ type: 'text' }],
+      }),
     ),
   },
   {
@@ -198,7 +207,7 @@ export const OpenAIModel = Type.Object(
     created: Type.Integer({ description: 'Unix seconds' }),
     owned_by: Type.String({ description: '`posthuman` (the marketplace), `you`, or `provider` (another account)' }),
   },
-  { title: 'OpenAIModel' },
+  { title: 'OpenAIModel', examples: [{ id: 'tiny-gpt2', object: 'model', created: 1764671000, owned_by: 'posthuman' }] },
 );
 
 export const OpenAIModelList = Type.Object(

@@ -4,7 +4,8 @@ import { Type } from 'typebox';
 import { errorResponses, OPERATOR_AUTH_ERRORS } from '../http/schemas.js';
 
 const CheckStatus = Type.Union([Type.Literal('ok'), Type.Literal('down'), Type.Literal('not_configured')]);
-const Readiness = Type.Object({
+const Readiness = Type.Object(
+  {
   status: Type.Union([Type.Literal('ready'), Type.Literal('degraded'), Type.Literal('unavailable')], {
     description: '`degraded` (200): reads work, but no separate worker is alive, so new jobs are refused (503 `no_workers`)',
   }),
@@ -20,7 +21,12 @@ const Readiness = Type.Object({
       description: 'Separate workers alive (heartbeating) per queue; empty when the worker runs in the gateway process',
     },
   ),
-});
+  },
+  {
+    title: 'Readiness',
+    examples: [{ status: 'ready', checks: { postgres: 'ok', redis: 'ok', workers: 'ok' }, workers: { 'jobs-infer': 1 } }],
+  },
+);
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
@@ -38,7 +44,8 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getHealth',
         tags: ['operations'],
         summary: 'Process is alive',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }), ...errorResponses([]) },
+        description: 'Answers while the process runs, whatever its dependencies do (for a liveness probe; readiness is /readyz).',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { title: 'Health', examples: [{ status: 'ok' }] }), ...errorResponses([]) },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -90,7 +97,15 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'set, the same text is also served without a token at GET /metrics on that port.',
         security: [{ operatorToken: [] }],
         response: {
-          200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } },
+          200: {
+            description: 'Prometheus text exposition format',
+            content: {
+              'text/plain': {
+                schema: Type.String(),
+                example: '# HELP posthuman_http_requests_total HTTP requests\n# TYPE posthuman_http_requests_total counter\n',
+              },
+            },
+          },
           ...errorResponses(OPERATOR_AUTH_ERRORS),
         },
       },

@@ -11,17 +11,32 @@ import { createReceiptRepository } from './receipt-repository.js';
 
 /** Operator actions take no body; an empty one (or `{}`) is fine. */
 // Declared, so a stray body is refused rather than ignored: send none, `null` or `{}`.
-const NoBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'No body needed' });
+const NoBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'No body needed', examples: [{}] });
 /** Tree sizes are stored as int8; past 2^53 a JSON number loses precision, so that is the bound. */
-const TreeSize = (description?: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
+const TreeSize = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description, examples: [42] });
 
-export const ReceiptSchema = Type.Object({
-  id: Uuid,
-  job_id: Uuid,
-  log_index: Type.Integer(),
-  jws: Type.String({ description: 'Compact JWS (EdDSA) over the canonical JSON receipt; verify with /.well-known/jwks.json' }),
-  receipt: Type.Record(Type.String(), Type.Unknown(), { description: 'The decoded payload, for convenience' }),
-});
+export const ReceiptSchema = Type.Object(
+  {
+    id: Uuid,
+    job_id: Uuid,
+    log_index: Type.Integer(),
+    jws: Type.String({ description: 'Compact JWS (EdDSA) over the canonical JSON receipt; verify with /.well-known/jwks.json' }),
+    receipt: Type.Record(Type.String(), Type.Unknown(), { description: 'The decoded payload, for convenience' }),
+  },
+  {
+    title: 'Receipt',
+    description: 'A signed job-proof receipt: which weights served which input and output, paid by which order',
+    examples: [
+      {
+        id: '0b8e3f2a-7c55-4f0e-8d6b-5a1e9c3d2f10',
+        job_id: '6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11',
+        log_index: 41,
+        jws: 'eyJhbGciOiJFZERTQSIs…',
+        receipt: { receipt_id: '0b8e3f2a-7c55-4f0e-8d6b-5a1e9c3d2f10', job_id: '6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11', kind: 'infer', '…': '…' },
+      },
+    ],
+  },
+);
 
 const TreeHeadAnswer = Type.Object({
   ...SignedTreeHead.properties,
@@ -58,6 +73,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getJwks',
         tags: ['receipts'],
         summary: 'Every receipt-signing public key, current and retired',
+        description: 'Receipts and tree heads are JWS signed by one of these keys (by `kid`); rotated keys stay listed so old receipts still verify.',
         response: { 200: JwksSchema, ...errorResponses([]) },
       },
     },
@@ -72,8 +88,9 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getReceipt',
         tags: ['receipts'],
         summary: "A receipt of one of this account's jobs",
+        description: 'The receipt JWS with its decoded payload. Another account\'s receipt is a 404. Jobs also carry theirs (`receipt.jws`).',
         security: [{ apiKey: [] }],
-        params: Type.Object({ id: Uuid }),
+        params: Type.Object({ id: Type.String({ format: 'uuid', description: 'The receipt id', examples: ['0b8e3f2a-7c55-4f0e-8d6b-5a1e9c3d2f10'] }) }),
         response: { 200: ReceiptSchema, ...errorResponses([...KEY_AUTH_ERRORS, 404]) },
       },
     },
@@ -98,7 +115,24 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'The current head (signed by the gateway key). `anchor` is set when this exact head was anchored; ' +
           '`latest_anchored` is the newest head whose root is on chain (ERC725 data of the log NFT).',
         response: {
-          200: Type.Object({ ...TreeHeadAnswer.properties, latest_anchored: Type.Union([SignedTreeHead, Type.Null()]) }),
+          200: Type.Object(
+            { ...TreeHeadAnswer.properties, latest_anchored: Type.Union([SignedTreeHead, Type.Null()]) },
+            {
+              title: 'LogState',
+              description: 'The current signed tree head, the identities orders are checked against, and the newest anchored head',
+              examples: [
+                {
+                  tree_size: 42,
+                  root_hash: '2f9c1e0a7b3d4c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6',
+                  timestamp: '2026-11-27T10:52:00.000Z',
+                  signature: 'eyJhbGciOiJFZERTQSIs…',
+                  anchor: null,
+                  ocean: { chain_id: 8996, consumer_address: '0x32E3…6Ee0', provider_address: '0x5A1c…09F2' },
+                  latest_anchored: null,
+                },
+              ],
+            },
+          ),
           ...errorResponses([429]),
         },
       },
@@ -119,8 +153,9 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getInclusionProof',
         tags: ['receipts'],
         summary: "A receipt's inclusion proof (RFC 6962) against a signed tree head",
+        description: 'The audit path from the receipt\'s leaf to the root of the current head, or of `tree_size` (an anchored head, say).',
         querystring: Type.Object({
-          receipt: Uuid,
+          receipt: Type.String({ format: 'uuid', description: 'The receipt id', examples: ['0b8e3f2a-7c55-4f0e-8d6b-5a1e9c3d2f10'] }),
           tree_size: Type.Optional(TreeSize('Prove against this (e.g. an anchored) head')),
         }),
         response: { 200: InclusionProof, ...errorResponses([404, 429]) },
@@ -138,7 +173,8 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getConsistencyProof',
         tags: ['receipts'],
         summary: 'A consistency proof (RFC 6962) between two tree sizes: the log only ever appended',
-        querystring: Type.Object({ from: TreeSize(), to: TreeSize() }),
+        description: 'Proves the log at `to` extends the log at `from`: a verifier holding an older head checks that nothing was rewritten.',
+        querystring: Type.Object({ from: TreeSize('The older tree size'), to: TreeSize('The newer tree size (at most the current one)') }),
         response: { 200: ConsistencyProof, ...errorResponses([404, 429]) },
       },
     },
@@ -160,7 +196,12 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`rotation_in_progress`.',
         security: [{ operatorToken: [] }],
         body: NoBody,
-        response: { 200: Type.Object({ kid: Type.String(), jwks: JwksSchema }), ...errorResponses([...OPERATOR_AUTH_ERRORS, 409, 413, 415]) },
+        response: {
+          200: Type.Object(
+            { kid: Type.String({ description: 'The new signing key' }), jwks: JwksSchema },
+            { title: 'KeyRotation', examples: [{ kid: 'gw-2026-11-28-41c07a2e', jwks: { keys: [] } }] },
+          ),
+          ...errorResponses([...OPERATOR_AUTH_ERRORS, 409, 413, 415]) },
       },
     },
     async () => {
@@ -177,6 +218,7 @@ const receiptRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'anchorTreeHead',
         tags: ['admin'],
         summary: 'Anchor the current tree head on chain now',
+        description: 'Writes the current head to the log NFT\'s ERC725 data now instead of at the next ANCHOR_INTERVAL_MS; null when the log is empty. 503 without a chain.',
         security: [{ operatorToken: [] }],
         body: NoBody,
         response: { 200: Type.Union([SignedTreeHead, Type.Null()]), ...errorResponses([...OPERATOR_AUTH_ERRORS, 413, 415, 503]) },

@@ -21,7 +21,11 @@ export const ReceiptVerificationSchema = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'ReceiptVerification',
+    examples: [{ ok: true, checks: [{ check: 'signature', ok: true, detail: 'signed by gw-2026-11-27-9ae989f6' }] }],
+  },
 );
 
 const verifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -43,8 +47,8 @@ const verifyRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '(/.well-known/posthuman-marketplace.json). A failed check is a 200 with `ok: false`; ' +
           'checks that need a chain fail when the gateway runs without one.',
         body: Type.Object(
-          { receipt: Type.String({ minLength: 1, maxLength: 65_536, description: 'The receipt as a compact JWS' }) },
-          { additionalProperties: false },
+          { receipt: Type.String({ minLength: 1, maxLength: 65_536, description: 'The receipt as a compact JWS', examples: ['eyJhbGciOiJFZERTQSIs…'] }) },
+          { additionalProperties: false, title: 'VerifyReceiptRequest', examples: [{ receipt: 'eyJhbGciOiJFZERTQSIs…' }] },
         ),
         security: [{ apiKey: [] }],
         response: { 200: ReceiptVerificationSchema, ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS]) },

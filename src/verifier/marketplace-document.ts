@@ -20,7 +20,21 @@ export const MarketplaceDocumentSchema = Type.Object(
     consumer_address: Address('The wallet that places every job order'),
     provider_address: Address("The workers' provider-fee address every order pays"),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'MarketplaceDocument',
+    examples: [
+      {
+        gateway_url: 'http://127.0.0.1:8080',
+        jwks_url: 'http://127.0.0.1:8080/.well-known/jwks.json',
+        chain_id: 8996,
+        log_nft_address: '0x80E2…7151',
+        anchoring_address: '0x5A1c…09F2',
+        consumer_address: '0x32E3…6Ee0',
+        provider_address: '0x9d4B…12aC',
+      },
+    ],
+  },
 );
 export type MarketplaceDocument = Static<typeof MarketplaceDocumentSchema>;
 

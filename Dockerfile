@@ -44,6 +44,8 @@ COPY package.json package-lock.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
+# The bundled English default model (npm run model:train-default); the embedded default serves it.
+COPY models ./models
 # /data/weights and /chain-public exist here so the volumes compose mounts there start owned by `node`.
 RUN mkdir -p /data/weights /chain-public /app/models /app/.posthuman \
  && chown node:node /data /data/weights /chain-public /app/models /app/.posthuman

@@ -50,7 +50,7 @@ const walletAccountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Newest first. Pending deposits are those seen on chain but not yet confirmed; `credited` ones are in the ledger (kind `deposit`, the tx hash in its reason).',
         security,
         querystring: PageQuery,
-        response: { 200: Page(DepositSchema), ...errorResponses(KEY_AUTH_ERRORS) },
+        response: { 200: Page(DepositSchema, 'DepositPage'), ...errorResponses(KEY_AUTH_ERRORS) },
       },
     },
     async (request) => {
@@ -119,7 +119,7 @@ const walletAccountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'This account\'s payouts, newest first',
         security,
         querystring: PageQuery,
-        response: { 200: Page(PayoutSchema), ...errorResponses(KEY_AUTH_ERRORS) },
+        response: { 200: Page(PayoutSchema, 'PayoutPage'), ...errorResponses(KEY_AUTH_ERRORS) },
       },
     },
     async (request) => {

@@ -15,29 +15,32 @@ import { DepositSchema, depositView } from './wallet-views.js';
 const security = [{ operatorToken: [] }];
 const Micro = Type.String({ pattern: '^-?[0-9]+$' });
 
-const ReconciliationSchema = Type.Object({
-  chain_id: Type.Integer(),
-  treasury: Type.String(),
-  head: Type.Integer(),
-  confirmations: Type.Integer(),
-  deposits: Type.Object({
-    credited: Type.Integer(),
-    credited_micro_credits: Micro,
-    ledger_micro_credits: Micro,
-    unclaimed: Type.Integer(),
-    unclaimed_micro_credits: Micro,
-    pending: Type.Integer(),
-  }),
-  payouts: Type.Object({
-    settled: Type.Integer(),
-    settled_micro_credits: Micro,
-    ledger_micro_credits: Micro,
-    in_flight: Type.Integer(),
-    in_flight_micro_credits: Micro,
-    held_micro_credits: Micro,
-  }),
-  differences: Type.Array(Type.String(), { description: 'Empty when the ledger and the chain agree' }),
-});
+const ReconciliationSchema = Type.Object(
+  {
+    chain_id: Type.Integer(),
+    treasury: Type.String(),
+    head: Type.Integer(),
+    confirmations: Type.Integer(),
+    deposits: Type.Object({
+      credited: Type.Integer(),
+      credited_micro_credits: Micro,
+      ledger_micro_credits: Micro,
+      unclaimed: Type.Integer(),
+      unclaimed_micro_credits: Micro,
+      pending: Type.Integer(),
+    }),
+    payouts: Type.Object({
+      settled: Type.Integer(),
+      settled_micro_credits: Micro,
+      ledger_micro_credits: Micro,
+      in_flight: Type.Integer(),
+      in_flight_micro_credits: Micro,
+      held_micro_credits: Micro,
+    }),
+    differences: Type.Array(Type.String(), { description: 'Empty when the ledger and the chain agree' }),
+  },
+  { title: 'Reconciliation', description: 'The ledger\'s deposit and payout books against the chain' },
+);
 
 const unavailable = () =>
   new AppError('chain_unavailable', 'this gateway takes no payments on chain (CHAIN=off, or no treasury key is configured)', { headers: { 'Retry-After': '60' } });
@@ -55,7 +58,7 @@ const walletAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Every on-chain deposit to the treasury; `status=unclaimed` lists those from addresses no account is bound to',
         security,
         querystring: Type.Object({ ...PageQuery.properties, status: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: [...DEPOSIT_STATUSES] })) }),
-        response: { 200: Page(DepositSchema), ...errorResponses(OPERATOR_AUTH_ERRORS) },
+        response: { 200: Page(DepositSchema, 'DepositPage'), ...errorResponses(OPERATOR_AUTH_ERRORS) },
       },
     },
     async (request) => {

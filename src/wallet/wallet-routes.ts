@@ -16,9 +16,8 @@ const SignedMessage = Type.Object(
     message: Type.String({ minLength: 1, maxLength: 4000, description: 'The EIP-4361 message, exactly as signed' }),
     signature: Type.String({ pattern: '^0x[0-9a-fA-F]{2,4000}$', description: 'The wallet\'s signature (EIP-191 personal_sign; any length for EIP-1271 contract wallets)' }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'SignedSiweMessage' },
 );
-
 
 const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { wallet, config } = app;
@@ -81,7 +80,8 @@ const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'The nonce is valid for SIWE_NONCE_TTL_SECONDS and works once. Send `address` to get back the exact EIP-4361 ' +
           'message to sign (domain, URI, chain id, nonce, issued and expiry times filled in); or build your own with the ' +
           '`domain`, `uri` and `chain_id` answered here.',
-        body: Type.Object({ address: Type.Optional(Address) }, { additionalProperties: false }),
+        // No body at all is fine too: the nonce alone.
+        body: Type.Union([Type.Object({ address: Type.Optional(Address) }, { additionalProperties: false }), Type.Null()]),
         response: {
           201: Type.Object({
             nonce: Type.String(),

@@ -11,49 +11,55 @@ const TxHash = Type.String({ pattern: '^0x[0-9a-f]{64}$' });
 const Wei = Type.String({ pattern: '^[0-9]+$', description: 'Token base units (wei for OCEAN), as a decimal string' });
 const Time = Type.String({ format: 'date-time' });
 
-export const DepositSchema = Type.Object({
-  id: Uuid,
-  status: Type.Unsafe<string>({
-    type: 'string',
-    enum: [...DEPOSIT_STATUSES],
-    description: 'pending (waiting for confirmations), credited, unclaimed (no account bound to the sender), dropped (a reorg removed it before it counted), reversed (after)',
-  }),
-  chain_id: Type.Integer(),
-  tx_hash: TxHash,
-  log_index: Type.Integer(),
-  block_number: Type.Integer(),
-  token: Type.Object({ symbol: Type.String(), address: Address }),
-  from: Address,
-  amount_wei: Wei,
-  micro_credits: MicroCreditsOut,
-  confirmations: Type.Integer({ minimum: 0, description: 'Blocks on top of it, itself included, as the watcher last saw the chain' }),
-  confirmations_required: Type.Integer(),
-  account_id: Nullable(Uuid),
-  ledger_transaction_id: Nullable(Uuid),
-  seen_at: Time,
-  settled_at: Nullable(Time),
-});
+export const DepositSchema = Type.Object(
+  {
+    id: Uuid,
+    status: Type.Unsafe<string>({
+      type: 'string',
+      enum: [...DEPOSIT_STATUSES],
+      description: 'pending (waiting for confirmations), credited, unclaimed (no account bound to the sender), dropped (a reorg removed it before it counted), reversed (after)',
+    }),
+    chain_id: Type.Integer(),
+    tx_hash: TxHash,
+    log_index: Type.Integer(),
+    block_number: Type.Integer(),
+    token: Type.Object({ symbol: Type.String(), address: Address }),
+    from: Address,
+    amount_wei: Wei,
+    micro_credits: MicroCreditsOut,
+    confirmations: Type.Integer({ minimum: 0, description: 'Blocks on top of it, itself included, as the watcher last saw the chain' }),
+    confirmations_required: Type.Integer(),
+    account_id: Nullable(Uuid),
+    ledger_transaction_id: Nullable(Uuid),
+    seen_at: Time,
+    settled_at: Nullable(Time),
+  },
+  { title: 'Deposit', description: 'A token transfer to the treasury, as the gateway has seen it on chain' },
+);
 
-export const PayoutSchema = Type.Object({
-  id: Uuid,
-  status: Type.Unsafe<string>({
-    type: 'string',
-    enum: [...PAYOUT_STATUSES],
-    description: 'queued (earnings held), sent (transfer signed and broadcast), settled (confirmed on chain), released (the transfer failed; the earnings are back)',
-  }),
-  amount: MicroCreditsOut,
-  amount_wei: Wei,
-  token: Type.Object({ symbol: Type.String(), address: Address }),
-  to: Address,
-  chain_id: Type.Integer(),
-  tx_hash: Nullable(TxHash),
-  error: Nullable(Type.String()),
-  hold_transaction_id: Uuid,
-  settle_transaction_id: Nullable(Uuid),
-  created_at: Time,
-  sent_at: Nullable(Time),
-  settled_at: Nullable(Time),
-});
+export const PayoutSchema = Type.Object(
+  {
+    id: Uuid,
+    status: Type.Unsafe<string>({
+      type: 'string',
+      enum: [...PAYOUT_STATUSES],
+      description: 'queued (earnings held), sent (transfer signed and broadcast), settled (confirmed on chain), released (the transfer failed; the earnings are back)',
+    }),
+    amount: MicroCreditsOut,
+    amount_wei: Wei,
+    token: Type.Object({ symbol: Type.String(), address: Address }),
+    to: Address,
+    chain_id: Type.Integer(),
+    tx_hash: Nullable(TxHash),
+    error: Nullable(Type.String()),
+    hold_transaction_id: Uuid,
+    settle_transaction_id: Nullable(Uuid),
+    created_at: Time,
+    sent_at: Nullable(Time),
+    settled_at: Nullable(Time),
+  },
+  { title: 'Payout', description: 'A withdrawal of earnings to the account\'s bound address' },
+);
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

@@ -5,7 +5,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { createAccountRepository } from '../accounts/account-repository.js';
 import { AppError, notFound } from '../errors/app-error.js';
-import { BODY_ERRORS, errorResponses, IdParams, OPERATOR_AUTH_ERRORS, Page, PageQuery, Uuid } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, IdParams, OPERATOR_AUTH_ERRORS, Page, PageQuery } from '../http/schemas.js';
 import { creditDeposit } from './deposit-ledger.js';
 import { reconcileChain } from './reconcile.js';
 import { keysetAfter, keysetCursor } from './wallet-account-routes.js';
@@ -39,7 +39,21 @@ const ReconciliationSchema = Type.Object(
     }),
     differences: Type.Array(Type.String(), { description: 'Empty when the ledger and the chain agree' }),
   },
-  { title: 'Reconciliation', description: 'The ledger\'s deposit and payout books against the chain' },
+  {
+    title: 'Reconciliation',
+    description: 'The ledger\'s deposit and payout books against the chain',
+    examples: [
+      {
+        chain_id: 8996,
+        treasury: '0x5A1c…09F2',
+        head: 1204,
+        confirmations: 3,
+        deposits: { credited: 2, credited_micro_credits: '4000000', ledger_micro_credits: '4000000', unclaimed: 0, unclaimed_micro_credits: '0', pending: 0 },
+        payouts: { settled: 1, settled_micro_credits: '2000000', ledger_micro_credits: '2000000', in_flight: 0, in_flight_micro_credits: '0', held_micro_credits: '0' },
+        differences: [],
+      },
+    ],
+  },
 );
 
 const unavailable = () =>
@@ -56,8 +70,12 @@ const walletAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listDepositsAsOperator',
         tags: ['admin'],
         summary: 'Every on-chain deposit to the treasury; `status=unclaimed` lists those from addresses no account is bound to',
+        description: 'Newest first, every account\'s; filter by `status`. Pages with `next_cursor` like `GET /v1/jobs`.',
         security,
-        querystring: Type.Object({ ...PageQuery.properties, status: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: [...DEPOSIT_STATUSES] })) }),
+        querystring: Type.Object({
+          ...PageQuery.properties,
+          status: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: [...DEPOSIT_STATUSES], description: 'Only deposits in this state', examples: ['unclaimed'] })),
+        }),
         response: { 200: Page(DepositSchema, 'DepositPage'), ...errorResponses(OPERATOR_AUTH_ERRORS) },
       },
     },
@@ -90,7 +108,10 @@ const walletAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Only an `unclaimed` deposit can be credited this way, once (409 otherwise). The sender signing in later credits its own unclaimed deposits by itself.',
         security,
         params: IdParams,
-        body: Type.Object({ account_id: Uuid }, { additionalProperties: false }),
+        body: Type.Object(
+          { account_id: Type.String({ format: 'uuid', description: 'The account to credit', examples: ['3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c'] }) },
+          { additionalProperties: false },
+        ),
         response: { 200: DepositSchema, ...errorResponses([...OPERATOR_AUTH_ERRORS, 404, 409, ...BODY_ERRORS]) },
       },
     },

@@ -10,13 +10,17 @@ import walletAccountRoutes from './wallet-account-routes.js';
 import walletAdminRoutes from './wallet-admin-routes.js';
 import { bindAddress, signInAccount } from './wallet-accounts.js';
 
-const Address = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$', description: 'An Ethereum address' });
+const Address = Type.String({ pattern: '^0x[0-9a-fA-F]{40}$', description: 'An Ethereum address', examples: ['0x32E3c9A1f5b3d27C0b6a8e4F1d9c7B2a5E6f6Ee0'] });
 const SignedMessage = Type.Object(
   {
-    message: Type.String({ minLength: 1, maxLength: 4000, description: 'The EIP-4361 message, exactly as signed' }),
-    signature: Type.String({ pattern: '^0x[0-9a-fA-F]{2,4000}$', description: 'The wallet\'s signature (EIP-191 personal_sign; any length for EIP-1271 contract wallets)' }),
+    message: Type.String({ minLength: 1, maxLength: 4000, description: 'The EIP-4361 message, exactly as signed', examples: ['127.0.0.1:8080 wants you to sign in with your Ethereum account:\n0x32E3c9A1f5b3d27C0b6a8e4F1d9c7B2a5E6f6Ee0\n\nURI: http://127.0.0.1:8080\nVersion: 1\nChain ID: 8996\nNonce: 8f3k2m1q9z\nIssued At: 2026-11-27T10:51:42.123Z'] }),
+    signature: Type.String({
+      pattern: '^0x[0-9a-fA-F]{2,4000}$',
+      description: 'The wallet\'s signature (EIP-191 personal_sign; any length for EIP-1271 contract wallets)',
+      examples: ['0x4f1c9d…1b'],
+    }),
   },
-  { additionalProperties: false, title: 'SignedSiweMessage' },
+  { additionalProperties: false, title: 'SignedSiweMessage', examples: [{ message: '127.0.0.1:8080 wants you to sign in with your Ethereum account:\n0x32E3c9A1f5b3d27C0b6a8e4F1d9c7B2a5E6f6Ee0\n\nURI: http://127.0.0.1:8080\nVersion: 1\nChain ID: 8996\nNonce: 8f3k2m1q9z\nIssued At: 2026-11-27T10:51:42.123Z', signature: '0x4f1c9d…1b' }] },
 );
 
 const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -48,6 +52,9 @@ const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
                 min_payout: Type.Integer({ description: 'Smallest payout, micro-credits' }),
               }),
             ),
+          }, {
+            title: 'WalletInfo',
+            examples: [{ chain_id: 8996, siwe: { domain: '127.0.0.1:8080', uri: 'http://127.0.0.1:8080' }, deposits: null }],
           }),
           ...errorResponses([]),
         },
@@ -81,7 +88,7 @@ const walletRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'message to sign (domain, URI, chain id, nonce, issued and expiry times filled in); or build your own with the ' +
           '`domain`, `uri` and `chain_id` answered here.',
         // No body at all is fine too: the nonce alone.
-        body: Type.Union([Type.Object({ address: Type.Optional(Address) }, { additionalProperties: false }), Type.Null()]),
+        body: Type.Union([Type.Object({ address: Type.Optional(Address) }, { additionalProperties: false }), Type.Null()], { examples: [{ address: '0x32E3c9A1f5b3d27C0b6a8e4F1d9c7B2a5E6f6Ee0' }] }),
         response: {
           201: Type.Object({
             nonce: Type.String(),

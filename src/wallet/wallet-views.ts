@@ -58,7 +58,28 @@ export const PayoutSchema = Type.Object(
     sent_at: Nullable(Time),
     settled_at: Nullable(Time),
   },
-  { title: 'Payout', description: 'A withdrawal of earnings to the account\'s bound address' },
+  {
+    title: 'Payout',
+    description: 'A withdrawal of earnings to the account\'s bound address',
+    examples: [
+      {
+        id: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+        status: 'settled',
+        amount: 2_000_000,
+        amount_wei: '2000000000000000000',
+        token: { symbol: 'OCEAN', address: '0x2473f4F7bf40ed9310F2A5D4b18E6b4C1e2B1B5c' },
+        to: '0x32E3c9A1f5b3d27C0b6a8e4F1d9c7B2a5E6f6Ee0',
+        chain_id: 8996,
+        tx_hash: '0x8e1f…c2d4',
+        error: null,
+        hold_transaction_id: '9e8d7c6b-5a49-4382-b1c0-dfe1d2c3b4a5',
+        settle_transaction_id: '0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
+        created_at: '2026-11-27T10:51:42.123Z',
+        sent_at: '2026-11-27T10:51:43.001Z',
+        settled_at: '2026-11-27T10:51:55.420Z',
+      },
+    ],
+  },
 );
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

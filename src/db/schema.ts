@@ -9,3 +9,4 @@ export * from '../models/models-schema.js';
 export * from '../ocean/order-pool-schema.js';
 export * from '../receipts/receipts-schema.js';
 export * from '../wallet/wallet-schema.js';
+export * from '../webhooks/webhooks-schema.js';

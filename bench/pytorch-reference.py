@@ -55,6 +55,13 @@ def loss_of(p, ids, cfg):
     return F.cross_entropy(logits, ids[:, 1:].reshape(-1))
 
 
+def blas_library():
+    """The BLAS shared library torch resolved (Debian's python3-torch uses whatever libblas.so.3 points to)."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    return sorted(paths)[0] if paths else "unknown"
+
+
 def main():
     folder, threads = sys.argv[1], int(sys.argv[2])
     torch.set_num_threads(threads)
@@ -78,7 +85,7 @@ def main():
         optimizer.step()
         seconds.append(time.perf_counter() - started)
         losses.append(loss.item())
-    print(json.dumps({"torch": torch.__version__, "threads": threads, "seconds": seconds, "losses": losses}))
+    print(json.dumps({"torch": torch.__version__, "blas": blas_library(), "threads": threads, "seconds": seconds, "losses": losses}))
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ try {
   ];
   const ratios: string[] = [];
   let lossGap: number | undefined;
+  let blas: string | undefined;
   for (const threads of [1, 2]) {
     const stepSeconds: number[] = [];
     const trained = await runTraining(
@@ -87,7 +88,8 @@ try {
       console.log(`PyTorch run failed (exit ${run.status}): ${run.stderr.trim().split('\n').at(-1)}`);
       continue;
     }
-    const torchRun = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { torch: string; seconds: number[]; losses: number[] };
+    const torchRun = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { torch: string; blas: string; seconds: number[]; losses: number[] };
+    blas = torchRun.blas;
     const theirs = median(torchRun.seconds.slice(WARMUP));
     rows.push(row(`PyTorch ${torchRun.torch}`, threads, theirs));
     ratios.push(`${threads} thread${threads > 1 ? 's' : ''}: trainer/PyTorch speed = ${(theirs / ours).toFixed(2)}`);
@@ -97,6 +99,7 @@ try {
   for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  '));
   console.log('');
   if (!python) console.log("PyTorch is not installed (python3 -c 'import torch' fails): no comparison. Debian: apt-get install python3-torch");
+  if (blas) console.log(`PyTorch's BLAS: ${blas}`);
   for (const line of ratios) console.log(line);
   if (lossGap !== undefined) console.log(`loss curves (same weights, batches, AdamW): max |trainer - PyTorch| over ${STEPS} steps = ${lossGap.toExponential(2)}`);
 } finally {

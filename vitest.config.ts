@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // the real Postgres, Redis and local chain, each file isolated by its own database and key prefix.
 export default defineConfig({
   test: {
+    // Vitest's default is one worker less than the cores (1 here): two files at once keep both cores
+    // busy while integration tests wait on Postgres, Redis, the chain and their worker processes.
+    maxWorkers: 2,
     projects: [
       {
         test: {

@@ -15,6 +15,7 @@ import requestTextGuard from './http/request-text-guard.js';
 import { createValidatorCompiler } from './http/validator-compiler.js';
 import jobRoutes from './jobs/job-routes.js';
 import openaiRoutes from './openai/openai-routes.js';
+import webhooks from './webhooks/webhooks-plugin.js';
 import modelRoutes from './models/model-routes.js';
 import datasetRoutes from './datasets/dataset-routes.js';
 import healthRoutes from './ops/health-routes.js';
@@ -116,6 +117,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(auditRoutes);
   await app.register(walletRoutes);
   await app.register(openaiRoutes, { prefix: '/openai/v1' });
+  await app.register(webhooks, { documentOnly: deps.documentOnly });
   return app;
 }
 

@@ -108,6 +108,19 @@ export async function everyOperation(baseUrl: string, apiKey: string, operatorTo
   await operator.POST('/v1/admin/deposits/{id}/credit', { params: { path: { id } }, body: { account_id: created } });
   await operator.GET('/v1/admin/wallet/reconciliation');
 
+  // webhooks
+  const endpoint = unwrap(await api.POST('/v1/webhooks', { body: { url: 'https://example.com/hooks', event_types: ['job.succeeded'] } }));
+  const signingSecret: string = endpoint.secret;
+  await api.GET('/v1/webhooks');
+  await api.GET('/v1/webhooks/{id}', { params: { path: { id: endpoint.id } } });
+  await api.PATCH('/v1/webhooks/{id}', { params: { path: { id: endpoint.id } }, body: { enabled: false } });
+  await api.POST('/v1/webhooks/{id}/rotate-secret', { params: { path: { id: endpoint.id } }, body: { grace_seconds: 3600 } });
+  const deliveries = unwrap(await api.GET('/v1/webhooks/{id}/deliveries', { params: { path: { id: endpoint.id }, query: { status: 'dead' } } }));
+  const delivery = deliveries.data[0]?.id ?? id;
+  await api.GET('/v1/webhooks/{id}/deliveries/{delivery_id}', { params: { path: { id: endpoint.id, delivery_id: delivery } } });
+  await api.POST('/v1/webhooks/{id}/deliveries/{delivery_id}/replay', { params: { path: { id: endpoint.id, delivery_id: delivery } }, body: {} });
+  await api.DELETE('/v1/webhooks/{id}', { params: { path: { id: endpoint.id } } });
+
   // OpenAI-compatible
   await api.GET('/openai/v1/models');
   await api.GET('/openai/v1/models/{model}', { params: { path: { model: 'tiny-gpt2' } } });
@@ -117,5 +130,5 @@ export async function everyOperation(baseUrl: string, apiKey: string, operatorTo
   );
   const content: string = chat.choices[0].message.content;
 
-  return { secret, balance, output, events, checked: checked.ok, completion: completion.choices[0].text, content };
+  return { secret, signingSecret, balance, output, events, checked: checked.ok, completion: completion.choices[0].text, content };
 }

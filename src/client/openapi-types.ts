@@ -968,6 +968,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This account's webhook endpoints
+         * @description Every endpoint not deleted, newest first (never their secrets).
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register an endpoint for job events (the signing secret is shown once)
+         * @description Events of this account's jobs are POSTed to `url` as Standard Webhooks messages: a JSON body `{type, timestamp, data}` with `webhook-id`, `webhook-timestamp` and `webhook-signature` headers (HMAC-SHA256 with the secret answered here; verify with any Standard Webhooks library). A non-2xx answer or none within WEBHOOK_TIMEOUT_MS is retried with exponential backoff; after WEBHOOK_MAX_ATTEMPTS the delivery is `dead` until replayed. Every attempt is recorded.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One webhook endpoint
+         * @description The endpoint (not its secret). Another account's endpoint is a 404.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint
+         * @description No more events go to it; its delivery history stays readable for no one (the endpoint is gone).
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint: its URL, events, note, or whether it is enabled
+         * @description A disabled endpoint gets no new deliveries, and its pending ones are given up (`dead`, replayable).
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give an endpoint a new signing secret (shown once); the old one keeps signing for a while
+         * @description Until `previous_secret_expires_at` (now + `grace_seconds`, default 86400) every message carries two signatures in `webhook-signature`, one per secret, so the receiver can switch to the new secret at its own pace.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's deliveries, newest first; `status=dead` lists the dead letters
+         * @description Each event sent (or being sent) to this endpoint with its status, attempts and last answer. Pages with `next_cursor` like `GET /v1/jobs`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One delivery with every attempt
+         * @description Each attempt: when, how long, the status the endpoint answered (or the error) and the start of its answer.
+         */
+        get: operations["getWebhookDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries/{delivery_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again (a dead letter, or one that succeeded)
+         * @description The delivery becomes pending with its attempt count from zero and is sent at the next sweep, with the same message id (`webhook-id`), so a receiver that deduplicates by id sees it as the same event. A delivery still pending is a 409.
+         */
+        post: operations["replayWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1103,6 +1235,27 @@ export interface components {
              * @example 2000000
              */
             spend_cap?: number;
+        };
+        /** CreateWebhookEndpointRequest */
+        CreateWebhookEndpointRequest: {
+            /**
+             * @description Where to POST the events (https; internal addresses are refused)
+             * @example https://example.com/hooks/posthuman
+             */
+            url: string;
+            /**
+             * @description The events to send (default: all)
+             * @example [
+             *       "job.succeeded",
+             *       "job.failed"
+             *     ]
+             */
+            event_types?: components["schemas"]["WebhookEventType"][];
+            /**
+             * @description A note for people
+             * @example job notifications
+             */
+            description?: string;
         };
         /** CreditGrant */
         CreditGrant: {
@@ -2451,6 +2604,15 @@ export interface components {
              */
             job_id: string;
         };
+        /** RotateWebhookSecretRequest */
+        RotateWebhookSecretRequest: {
+            /**
+             * @description How long the old secret still signs
+             * @default 86400
+             * @example 3600
+             */
+            grace_seconds?: number;
+        } | null;
         /**
          * Scope
          * @description What a key may do: infer, evaluate, finetune (run those jobs), publish (upload models), keys (manage keys)
@@ -2517,6 +2679,29 @@ export interface components {
             tx_hash: string;
             chain_id: number;
         };
+        /** UpdateWebhookEndpointRequest */
+        UpdateWebhookEndpointRequest: {
+            /**
+             * @description Where to POST the events (https; internal addresses are refused)
+             * @example https://example.com/hooks/posthuman
+             */
+            url?: string;
+            /**
+             * @description The events to send (default: all)
+             * @example [
+             *       "job.succeeded",
+             *       "job.failed"
+             *     ]
+             */
+            event_types?: components["schemas"]["WebhookEventType"][];
+            /**
+             * @description A note for people
+             * @example job notifications
+             */
+            description?: string;
+            /** @description false stops deliveries to it */
+            enabled?: boolean;
+        };
         /** VerifyReceiptRequest */
         VerifyReceiptRequest: {
             /**
@@ -2553,6 +2738,151 @@ export interface components {
                 min_payout: number;
             } | null;
         };
+        /** WebhookAttempt */
+        WebhookAttempt: {
+            /** Format: date-time */
+            started_at: string;
+            duration_ms: number;
+            status_code: number | null;
+            error: string | null;
+            response_body: string | null;
+        };
+        /**
+         * WebhookDelivery
+         * @description One event sent (or being sent) to one endpoint
+         * @example {
+         *       "id": "4e5f6071-8293-4a4b-b5c6-d7e8f9a0b1c2",
+         *       "object": "webhook_delivery",
+         *       "endpoint_id": "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b",
+         *       "event": {
+         *         "id": "msg_9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+         *         "type": "job.succeeded",
+         *         "job_id": "6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11",
+         *         "created_at": "2026-11-27T10:51:42.160Z"
+         *       },
+         *       "status": "succeeded",
+         *       "attempts": 1,
+         *       "next_attempt_at": null,
+         *       "last_status_code": 204,
+         *       "last_error": null,
+         *       "created_at": "2026-11-27T10:51:42.900Z",
+         *       "delivered_at": "2026-11-27T10:51:42.950Z",
+         *       "dead_at": null
+         *     }
+         */
+        WebhookDelivery: {
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11
+             */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_delivery";
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11
+             */
+            endpoint_id: string;
+            event: {
+                /** @description The message id (the webhook-id header), the same on every attempt and replay */
+                id: string;
+                type: components["schemas"]["WebhookEventType"];
+                /**
+                 * Format: uuid
+                 * @example 6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11
+                 */
+                job_id: string;
+                /** Format: date-time */
+                created_at: string;
+            };
+            /**
+             * @description pending (to be sent, or retried at next_attempt_at), succeeded (2xx), dead (gave up after WEBHOOK_MAX_ATTEMPTS: replay it)
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "dead";
+            /** @description Attempts since created or last replayed */
+            attempts: number;
+            next_attempt_at: string | null;
+            last_status_code: number | null;
+            last_error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            delivered_at: string | null;
+            dead_at: string | null;
+            /** @description Every attempt, oldest first (GET of one delivery) */
+            attempt_log?: components["schemas"]["WebhookAttempt"][];
+        };
+        /** WebhookDeliveryPage */
+        WebhookDeliveryPage: {
+            data: components["schemas"]["WebhookDelivery"][];
+            /** @description null on the last page */
+            next_cursor: string | null;
+        };
+        /**
+         * WebhookEndpoint
+         * @description Where job events of this account are sent
+         * @example {
+         *       "id": "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b",
+         *       "object": "webhook_endpoint",
+         *       "url": "https://example.com/hooks/posthuman",
+         *       "description": "job notifications",
+         *       "event_types": [
+         *         "job.succeeded",
+         *         "job.failed"
+         *       ],
+         *       "enabled": true,
+         *       "previous_secret_expires_at": null,
+         *       "created_at": "2026-11-27T10:51:42.123Z"
+         *     }
+         */
+        WebhookEndpoint: {
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11
+             */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            event_types: components["schemas"]["WebhookEventType"][];
+            enabled: boolean;
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** WebhookEndpointList */
+        WebhookEndpointList: {
+            data: components["schemas"]["WebhookEndpoint"][];
+        };
+        /**
+         * WebhookEndpointWithSecret
+         * @description An endpoint just created or given a new secret
+         */
+        WebhookEndpointWithSecret: {
+            /**
+             * Format: uuid
+             * @example 6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11
+             */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            event_types: components["schemas"]["WebhookEventType"][];
+            enabled: boolean;
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The signing secret (`whsec_…`, Standard Webhooks); shown now only, store it */
+            secret: string;
+        };
+        /**
+         * WebhookEventType
+         * @description job.succeeded, job.failed, job.cancelled (data: the job, with its receipt once succeeded); finetune.progress (data: the job id and its progress)
+         * @enum {string}
+         */
+        WebhookEventType: "job.succeeded" | "job.failed" | "job.cancelled" | "finetune.progress";
     };
     responses: never;
     parameters: never;
@@ -8171,6 +8501,1002 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OpenAIError"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/hooks/posthuman",
+                 *       "event_types": [
+                 *         "job.succeeded",
+                 *         "job.failed"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateWebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description An endpoint just created or given a new secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b",
+                     *       "object": "webhook_endpoint",
+                     *       "url": "https://example.com/hooks/posthuman",
+                     *       "description": "job notifications",
+                     *       "event_types": [
+                     *         "job.succeeded",
+                     *         "job.failed"
+                     *       ],
+                     *       "enabled": true,
+                     *       "previous_secret_expires_at": null,
+                     *       "created_at": "2026-11-27T10:51:42.123Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint id
+                 * @example 2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where job events of this account are sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b",
+                     *       "object": "webhook_endpoint",
+                     *       "url": "https://example.com/hooks/posthuman",
+                     *       "description": "job notifications",
+                     *       "event_types": [
+                     *         "job.succeeded",
+                     *         "job.failed"
+                     *       ],
+                     *       "enabled": true,
+                     *       "previous_secret_expires_at": null,
+                     *       "created_at": "2026-11-27T10:51:42.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint id
+                 * @example 2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint id
+                 * @example 2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateWebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description Where job events of this account are sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b",
+                     *       "object": "webhook_endpoint",
+                     *       "url": "https://example.com/hooks/posthuman",
+                     *       "description": "job notifications",
+                     *       "event_types": [
+                     *         "job.succeeded",
+                     *         "job.failed"
+                     *       ],
+                     *       "enabled": true,
+                     *       "previous_secret_expires_at": null,
+                     *       "created_at": "2026-11-27T10:51:42.123Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint id
+                 * @example 2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "grace_seconds": 3600
+                 *     }
+                 */
+                "application/json": components["schemas"]["RotateWebhookSecretRequest"];
+            };
+        };
+        responses: {
+            /** @description An endpoint just created or given a new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b",
+                     *       "object": "webhook_endpoint",
+                     *       "url": "https://example.com/hooks/posthuman",
+                     *       "description": "job notifications",
+                     *       "event_types": [
+                     *         "job.succeeded",
+                     *         "job.failed"
+                     *       ],
+                     *       "enabled": true,
+                     *       "previous_secret_expires_at": null,
+                     *       "created_at": "2026-11-27T10:51:42.123Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Items per page
+                 * @example 20
+                 */
+                limit?: number;
+                /**
+                 * @description next_cursor of the previous page (omit for the first page)
+                 * @example MjAyNi0xMS0yN1QxMDo1MTo0Mi4xMjM0NTZafDZmMWMyYjll
+                 */
+                cursor?: string;
+                /**
+                 * @description Only deliveries in this state
+                 * @example dead
+                 */
+                status?: "pending" | "succeeded" | "dead";
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint id
+                 * @example 2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint id
+                 * @example 2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b
+                 */
+                id: string;
+                /**
+                 * @description The delivery id
+                 * @example 4e5f6071-8293-4a4b-b5c6-d7e8f9a0b1c2
+                 */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One event sent (or being sent) to one endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "4e5f6071-8293-4a4b-b5c6-d7e8f9a0b1c2",
+                     *       "object": "webhook_delivery",
+                     *       "endpoint_id": "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b",
+                     *       "event": {
+                     *         "id": "msg_9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+                     *         "type": "job.succeeded",
+                     *         "job_id": "6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11",
+                     *         "created_at": "2026-11-27T10:51:42.160Z"
+                     *       },
+                     *       "status": "succeeded",
+                     *       "attempts": 1,
+                     *       "next_attempt_at": null,
+                     *       "last_status_code": 204,
+                     *       "last_error": null,
+                     *       "created_at": "2026-11-27T10:51:42.900Z",
+                     *       "delivered_at": "2026-11-27T10:51:42.950Z",
+                     *       "dead_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replayWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The endpoint id
+                 * @example 2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b
+                 */
+                id: string;
+                /**
+                 * @description The delivery id
+                 * @example 4e5f6071-8293-4a4b-b5c6-d7e8f9a0b1c2
+                 */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description No body needed */
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never> | null;
+            };
+        };
+        responses: {
+            /** @description Queued to be sent again */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -43,6 +43,18 @@ export interface Config {
     /** How long POST /v1/infer and /v1/evaluate wait for the answer before a 202. */
     syncTimeoutMs: number;
   };
+  webhooks: {
+    /** How often the gateway fans job events out to endpoints and sends due deliveries. */
+    sweepIntervalMs: number;
+    /** Attempts before a delivery is given up (dead letter); replay starts it over. */
+    maxAttempts: number;
+    /** Wait before the first retry; each later one doubles it (capped at an hour). */
+    retryBaseMs: number;
+    /** How long one attempt may take. */
+    timeoutMs: number;
+    /** Allow endpoints on loopback, private and link-local addresses (development and tests only). */
+    allowPrivateUrls: boolean;
+  };
   receipts: {
     /** `off` skips receipts and the log (only to measure their cost in benchmarks). */
     enabled: boolean;
@@ -275,6 +287,13 @@ export function loadConfig(env: Env = process.env): Config {
     jobs: {
       maxQueueDepth: readInt(env, 'QUEUE_MAX_DEPTH', 1000, 1, 1_000_000),
       syncTimeoutMs: readInt(env, 'SYNC_TIMEOUT_MS', 30_000, 0, 600_000),
+    },
+    webhooks: {
+      sweepIntervalMs: readInt(env, 'WEBHOOK_SWEEP_INTERVAL_MS', 1000, 50, 600_000),
+      maxAttempts: readInt(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+      retryBaseMs: readInt(env, 'WEBHOOK_RETRY_BASE_MS', 5000, 10, 3_600_000),
+      timeoutMs: readInt(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      allowPrivateUrls: readEnum(env, 'WEBHOOK_ALLOW_PRIVATE_URLS', ['true', 'false'] as const, 'false') === 'true',
     },
     receipts: {
       enabled: readEnum(env, 'RECEIPTS', ['on', 'off'] as const, 'on') === 'on',

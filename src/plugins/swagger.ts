@@ -55,6 +55,7 @@ export default fp(
           { name: 'receipts', description: 'Signed job receipts, signing keys, the transparency log' },
           { name: 'operations', description: 'Health, readiness, metrics' },
           { name: 'wallet', description: 'Sign-In with Ethereum, credits bought on chain, payouts of earnings' },
+          { name: 'webhooks', description: 'Signed job events (Standard Webhooks) sent to your endpoints: deliveries, attempts, replay, secret rotation' },
           { name: 'openai', description: 'OpenAI-compatible routes (/openai/v1): the official SDKs work with this base URL and an API key' },
         ],
       },

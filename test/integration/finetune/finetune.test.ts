@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Interface, keccak256, toUtf8Bytes, toUtf8String } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { createAuditHandler } from '../../../src/audits/audit-runner.js';
+import { insertAudit } from '../../../src/audits/audit-service.js';
+import { audits } from '../../../src/audits/audits-schema.js';
+import { createEngineRegistry } from '../../../src/jobs/engine-registry.js';
 import { jobCost } from '../../../src/jobs/job-pricing.js';
+import { jobs } from '../../../src/jobs/jobs-schema.js';
 import { DEFAULT_MODEL_PRICES } from '../../../src/models/model-registration.js';
 import type { ModelRow } from '../../../src/models/model-repository.js';
 import { type EmbeddedOcean, startEmbeddedOcean } from '../../../src/ocean/embedded-ocean.js';
@@ -165,6 +171,27 @@ describe('POST /v1/finetune', { timeout: 300_000 }, () => {
     expect(jb.status).toBe('succeeded');
     expect(jb.training.new_model.weights_sha256).toBe(ja.training.new_model.weights_sha256);
     expect(jb.training.losses).toEqual(ja.training.losses);
+  });
+
+  it('replay-audits a training: another worker re-trains and finds the same new weights (and a forged hash is a mismatch)', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 50_000_000 });
+    const accepted = json(
+      await finetune(headers, { model: 'tiny-gpt2', name: 'audited', datasets: [{ text: TRAINING_TEXT }], hyperparameters: { steps: 2, batch_size: 2, seed: 5 } }),
+    );
+    const job = await finalJob(headers, accepted.id);
+    expect(job.status).toBe('succeeded');
+    const audit = createAuditHandler({ db: t.app.db, engines: createEngineRegistry({ threads: 1, batchMax: 1, batchWaitMs: 0 }), workerId: 'auditor', log: t.app.log, dataDir: t.config.dataDir, threads: 1 });
+    const verdict = async () => {
+      const row = await insertAudit(t.app.db, job.id, 'operator');
+      await audit(row.id, { attempt: 1, finalAttempt: true });
+      const [done] = await t.app.db.select().from(audits).where(eq(audits.id, row.id));
+      return done;
+    };
+    expect(await verdict()).toMatchObject({ status: 'passed', replayWorkerId: 'auditor' });
+    // A worker that had claimed other weights: the stored result names a hash the replay cannot reproduce.
+    const forged = { ...job.training, new_model: { ...job.training.new_model, weights_sha256: '0'.repeat(64) } };
+    await t.app.db.update(jobs).set({ result: { training: forged } }).where(eq(jobs.id, job.id));
+    expect(await verdict()).toMatchObject({ status: 'mismatch' });
   });
 
   it('stops at the next step on cancel, charges only the steps run, and makes no model', async () => {

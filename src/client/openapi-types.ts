@@ -1008,7 +1008,7 @@ export interface paths {
         post?: never;
         /**
          * Delete an endpoint
-         * @description No more events go to it; its delivery history stays readable for no one (the endpoint is gone).
+         * @description No more events go to it, and its pending deliveries are given up. Its id answers 404 from then on.
          */
         delete: operations["deleteWebhookEndpoint"];
         options?: never;

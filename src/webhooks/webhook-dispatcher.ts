@@ -35,16 +35,24 @@ const rowsOf = <T>(result: Rows<T>): T[] => (Array.isArray(result) ? result : re
 export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   const { db, config, log } = deps;
 
-  /** Turns undistributed events into deliveries, in one statement; returns how many events. */
+  /**
+   * Turns undistributed events into deliveries, in one statement; returns how many events. A
+   * fine-tune's progress events of one batch collapse into the latest: a fast trainer records a
+   * step every few milliseconds, and an endpoint wants where it is, not every step.
+   */
   async function fanOut(): Promise<number> {
     const result = await db.execute(sql`
       WITH ev AS (
-        SELECT id, account_id, type FROM ${webhookEvents}
+        SELECT id, account_id, type, job_id, created_at FROM ${webhookEvents}
         WHERE fanned_out_at IS NULL ORDER BY created_at LIMIT 200 FOR UPDATE SKIP LOCKED
       ), created AS (
         INSERT INTO ${webhookDeliveries} (event_id, endpoint_id)
         SELECT ev.id, e.id FROM ev JOIN ${webhookEndpoints} e
           ON e.account_id = ev.account_id AND e.enabled AND e.deleted_at IS NULL AND ev.type = ANY (e.event_types)
+        WHERE ev.type <> 'finetune.progress' OR NOT EXISTS (
+          SELECT 1 FROM ev later
+          WHERE later.job_id = ev.job_id AND later.type = 'finetune.progress' AND (later.created_at, later.id) > (ev.created_at, ev.id)
+        )
         ON CONFLICT DO NOTHING RETURNING 1
       )
       UPDATE ${webhookEvents} SET fanned_out_at = now() WHERE id IN (SELECT id FROM ev) RETURNING id`);

@@ -154,7 +154,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'deleteWebhookEndpoint',
         tags: ['webhooks'],
         summary: 'Delete an endpoint',
-        description: 'No more events go to it; its delivery history stays readable for no one (the endpoint is gone).',
+        description: 'No more events go to it, and its pending deliveries are given up. Its id answers 404 from then on.',
         security,
         params: EndpointParams,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses([...KEY_AUTH_ERRORS, 404]) },

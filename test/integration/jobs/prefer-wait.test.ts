@@ -38,5 +38,7 @@ describe('Prefer on POST /v1/infer', () => {
     const both = await infer('respond-async, wait=1');
     expect(both.statusCode).toBe(202);
     expect(both.headers['preference-applied']).toBe('respond-async, wait=1');
+    // Not left for the worker to run (each waits 2 s) while the app closes.
+    for (const res of [queued, both]) await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${res.json().id}`, headers });
   });
 });

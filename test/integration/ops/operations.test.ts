@@ -26,7 +26,7 @@ describe('health, readiness and metrics', () => {
     expect(res.json()).toEqual({
       status: 'degraded',
       checks: { postgres: 'ok', redis: 'ok', workers: 'none' },
-      workers: { infer: 0, evaluate: 0, audit: 0 },
+      workers: { infer: 0, evaluate: 0, finetune: 0, audit: 0 },
     });
   });
 

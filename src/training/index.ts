@@ -29,4 +29,5 @@ export { buildGpt2TrainingGraph, gradName, type TrainingGraphOptions } from './g
 export { ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, adamMName, adamVName, isDecayed, STEP_INPUTS, updatedName } from './adamw-graph.js';
 export { type AdamMoments, evalFeeds, type StepScalars, type TokenBatch, trainingFeeds, zeroMoments } from './training-feeds.js';
 export { ModelNotTrainableError, readGpt2WeightsFromOnnx, readModelFolderWeights } from './weights-from-onnx.js';
-export { sha256Hex, type WrittenModelFolder, writeModelFolder } from './model-folder-writer.js';
+export { type WrittenModelFolder, writeModelFolder } from '../runtime/model-folder-writer.js';
+export { sha256Bytes as sha256Hex } from '../runtime/weights-file.js';

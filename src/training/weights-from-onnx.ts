@@ -9,7 +9,7 @@ import { inspectModelFolder } from '../runtime/model-folder.js';
 import { checkOnnxModel } from '../runtime/onnx-model-checks.js';
 import { onnx } from '../runtime/onnx-graph-writer.js';
 import { RuntimeError } from '../runtime/runtime-errors.js';
-import { sha256Hex } from './model-folder-writer.js';
+import { sha256Bytes as sha256Hex } from '../runtime/weights-file.js';
 
 /** The model's ONNX does not hold the parameters under the names (and shapes) training needs. */
 export class ModelNotTrainableError extends RuntimeError {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initGpt2Weights } from '../../../src/runtime/gpt2-weights.js';
-import { writeModelFolder } from '../../../src/training/model-folder-writer.js';
+import { writeModelFolder } from '../../../src/training/index.js';
 import { runTraining } from '../../../src/training/trainer.js';
 import type { TrainingResult } from '../../../src/training/training-loop.js';
 import { makeTempDir } from '../runtime/tiny-model-fixture.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferenceEngine } from '../../../src/runtime/inference-engine.js';
 import { GPT2_VOCAB_SIZE } from '../../../src/runtime/gpt2-config.js';
 import { InvalidParameterError } from '../../../src/runtime/runtime-errors.js';
-import { writeModelFolder } from '../../../src/training/model-folder-writer.js';
+import { writeModelFolder } from '../../../src/training/index.js';
 import { runTraining } from '../../../src/training/trainer.js';
 import { createBatchSampler } from '../../../src/training/training-data.js';
 import { makeTempDir } from '../runtime/tiny-model-fixture.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGpt2DecoderOnnx } from '../../../src/runtime/gpt2-graph-builder.js';
 import { onnx } from '../../../src/runtime/onnx-graph-writer.js';
 import { ModelNotTrainableError, readGpt2WeightsFromOnnx, readModelFolderWeights } from '../../../src/training/weights-from-onnx.js';
-import { sha256Hex, writeModelFolder } from '../../../src/training/model-folder-writer.js';
+import { sha256Hex, writeModelFolder } from '../../../src/training/index.js';
 import { buildTinyModelInTemp, makeTempDir } from '../runtime/tiny-model-fixture.js';
 
 describe('reading weights back from model.onnx', () => {

@@ -1,14 +1,14 @@
-// Writes a servable model folder from a config and a weights dictionary, laid out like the tiny
-// model's (onnx/model.onnx, config.json, generation_config.json, tokenizer files), so a trained
-// model loads with createInferenceEngine exactly as any other export.
-import { createHash } from 'node:crypto';
+// Writes a servable model folder from a config and a weights dictionary (onnx/model.onnx, config.json,
+// generation_config.json, tokenizer files): the seeded tiny model and every trained model, so either
+// loads with createInferenceEngine exactly as any other export.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildGpt2DecoderOnnx } from '../runtime/gpt2-graph-builder.js';
-import { type Gpt2Config, toHfConfigJson } from '../runtime/gpt2-config.js';
-import type { Gpt2Weights } from '../runtime/gpt2-weights.js';
-import { END_OF_TEXT } from '../runtime/gpt2-tokenizer.js';
-import { gpt2TokenizerJsonText } from '../runtime/hf-tokenizer-json.js';
+import { buildGpt2DecoderOnnx } from './gpt2-graph-builder.js';
+import { type Gpt2Config, toHfConfigJson } from './gpt2-config.js';
+import type { Gpt2Weights } from './gpt2-weights.js';
+import { END_OF_TEXT } from './gpt2-tokenizer.js';
+import { gpt2TokenizerJsonText } from './hf-tokenizer-json.js';
+import { sha256Bytes } from './weights-file.js';
 
 export interface WrittenModelFolder {
   dir: string;
@@ -17,8 +17,6 @@ export interface WrittenModelFolder {
   weightsSha256: string;
   onnxBytes: number;
 }
-
-export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
@@ -55,5 +53,5 @@ export async function writeModelFolder(
       }),
     ),
   ]);
-  return { dir: outDir, onnxPath, weightsSha256: sha256Hex(onnx), onnxBytes: onnx.length };
+  return { dir: outDir, onnxPath, weightsSha256: sha256Bytes(onnx), onnxBytes: onnx.length };
 }

@@ -11,14 +11,11 @@ import { receiptsForJobs } from '../receipts/receipt-lookup.js';
 const jsonWithBigints = (value: unknown) =>
   JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
 
-export async function streamJob(
-  reply: FastifyReply,
-  /** `receipts`: issues a succeeded job's receipt from the outbox, so the `done` event carries it. */
-  deps: { db: Db; events: JobEvents; receipts?: { ensureReceipt(jobId: string): Promise<void> } },
-  jobId: string,
-  options: { maxLifetimeMs: number },
-) {
-  const repo = createJobRepository(deps.db);
+/**
+ * Takes the response over as a Server-Sent Events stream about one job and sends the headers at once
+ * (the client knows the stream is open before the first event). Native and OpenAI streams share it.
+ */
+export function openJobEventStream(reply: FastifyReply, jobId: string) {
   const raw = reply.raw;
   reply.hijack();
   raw.writeHead(200, {
@@ -31,8 +28,19 @@ export async function streamJob(
     'x-job-id': jobId,
     'content-location': `/v1/jobs/${jobId}`,
   });
-  // Headers go out now, not with the first event: the client knows at once the stream is open.
   raw.flushHeaders();
+  return raw;
+}
+
+export async function streamJob(
+  reply: FastifyReply,
+  /** `receipts`: issues a succeeded job's receipt from the outbox, so the `done` event carries it. */
+  deps: { db: Db; events: JobEvents; receipts?: { ensureReceipt(jobId: string): Promise<void> } },
+  jobId: string,
+  options: { maxLifetimeMs: number },
+) {
+  const repo = createJobRepository(deps.db);
+  const raw = openJobEventStream(reply, jobId);
   const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${jsonWithBigints(data)}\n\n`);
 
   // Whichever comes first ends the wait: the job's `done`, the client leaving, or the lifetime.

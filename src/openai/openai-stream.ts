@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify';
 import type { Db } from '../db/database.js';
 import type { JobEvents } from '../jobs/job-events.js';
 import { createJobRepository, FINAL_STATUSES, type JobRow } from '../jobs/job-repository.js';
+import { openJobEventStream } from '../jobs/job-stream.js';
 import { publicJobError } from '../jobs/job-errors.js';
 import { receiptsForJobs } from '../receipts/receipt-lookup.js';
 import { finishReason } from './completion-request.js';
@@ -25,18 +26,7 @@ export async function streamCompletion(
   options: { includeUsage: boolean; maxLifetimeMs: number },
 ) {
   const repo = createJobRepository(deps.db);
-  const raw = reply.raw;
-  reply.hijack();
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': String(reply.request.id),
-    'x-job-id': job.id,
-    'content-location': `/v1/jobs/${job.id}`,
-  });
-  raw.flushHeaders();
+  const raw = openJobEventStream(reply, job.id);
   const send = (data: unknown) => {
     if (!raw.destroyed) raw.write(`data: ${JSON.stringify(data)}\n\n`);
   };

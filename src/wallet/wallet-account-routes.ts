@@ -4,6 +4,7 @@ import { and, desc, eq, or, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import { accountPrincipal } from '../accounts/principal.js';
+import type { Db } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import { requestFingerprint, withIdempotency } from '../http/idempotency.js';
 import { BODY_ERRORS, errorResponses, IdempotencyHeaders, IdParams, KEY_AUTH_ERRORS, MicroCreditsIn, Page, PageQuery, toMicroCredits } from '../http/schemas.js';
@@ -33,6 +34,27 @@ export function keysetAfter(cursor: string | undefined, at: PgColumn, id: PgColu
   return sql`(${at}, ${id}) < (${when}::timestamptz, ${last}::uuid)`;
 }
 
+/** A newest-first page of the deposits matching `filter`, confirmations counted against the watcher's last head. */
+export async function depositPage(
+  db: Db,
+  filter: SQL | undefined,
+  query: { limit?: number; cursor?: string },
+  deposits: { lastHead(): Promise<number | null> },
+  chain: Parameters<typeof depositView>[1],
+) {
+  const limit = query.limit ?? 50;
+  const rows = await db
+    .select({ row: walletDeposits, at: sql<string>`${walletDeposits.seenAt}::text` })
+    .from(walletDeposits)
+    .where(and(filter, keysetAfter(query.cursor, walletDeposits.seenAt, walletDeposits.id)))
+    .orderBy(desc(walletDeposits.seenAt), desc(walletDeposits.id))
+    .limit(limit + 1);
+  const head = await deposits.lastHead();
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { data: page.map((r) => depositView(r.row, chain, head)), next_cursor: rows.length > limit ? keysetCursor(last.at, last.row.id) : null };
+}
+
 const unavailable = () =>
   new AppError('chain_unavailable', 'this gateway takes no payments on chain (CHAIN=off, or no treasury key is configured)', { headers: { 'Retry-After': '60' } });
 
@@ -56,20 +78,11 @@ const walletAccountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { accountId } = accountPrincipal(request);
       const chain = wallet.chain;
-      if (!chain || !wallet.deposits) return { data: [], next_cursor: null };
-      const limit = request.query.limit ?? 50;
+      const deposits = wallet.deposits;
+      if (!chain || !deposits) return { data: [], next_cursor: null };
       const [bound] = await app.db.select().from(accountWallets).where(eq(accountWallets.accountId, accountId));
       const mine = bound ? or(eq(walletDeposits.accountId, accountId), eq(walletDeposits.fromAddress, bound.address)) : eq(walletDeposits.accountId, accountId);
-      const rows = await app.db
-        .select({ row: walletDeposits, at: sql<string>`${walletDeposits.seenAt}::text` })
-        .from(walletDeposits)
-        .where(and(mine, keysetAfter(request.query.cursor, walletDeposits.seenAt, walletDeposits.id)))
-        .orderBy(desc(walletDeposits.seenAt), desc(walletDeposits.id))
-        .limit(limit + 1);
-      const head = await wallet.deposits.lastHead();
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return { data: page.map((r) => depositView(r.row, chain, head)), next_cursor: rows.length > limit ? keysetCursor(last.at, last.row.id) : null };
+      return depositPage(app.db, mine, request.query, deposits, chain);
     },
   );
 

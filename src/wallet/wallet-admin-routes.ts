@@ -1,14 +1,14 @@
 // Operator routes for on-chain money: every deposit (unclaimed ones are held here, never lost), crediting
 // an unclaimed deposit to an account by hand, and the ledger-against-chain reconciliation.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { createAccountRepository } from '../accounts/account-repository.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import { BODY_ERRORS, errorResponses, IdParams, OPERATOR_AUTH_ERRORS, Page, PageQuery } from '../http/schemas.js';
 import { creditDeposit } from './deposit-ledger.js';
 import { reconcileChain } from './reconcile.js';
-import { keysetAfter, keysetCursor } from './wallet-account-routes.js';
+import { depositPage } from './wallet-account-routes.js';
 import { DEPOSIT_STATUSES, walletDeposits } from './wallet-schema.js';
 import { DepositSchema, depositView } from './wallet-views.js';
 
@@ -81,19 +81,10 @@ const walletAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const chain = wallet.chain;
-      if (!chain || !wallet.deposits) return { data: [], next_cursor: null };
-      const limit = request.query.limit ?? 50;
+      const deposits = wallet.deposits;
+      if (!chain || !deposits) return { data: [], next_cursor: null };
       const status = request.query.status as (typeof DEPOSIT_STATUSES)[number] | undefined;
-      const rows = await app.db
-        .select({ row: walletDeposits, at: sql<string>`${walletDeposits.seenAt}::text` })
-        .from(walletDeposits)
-        .where(and(status ? eq(walletDeposits.status, status) : undefined, keysetAfter(request.query.cursor, walletDeposits.seenAt, walletDeposits.id)))
-        .orderBy(desc(walletDeposits.seenAt), desc(walletDeposits.id))
-        .limit(limit + 1);
-      const head = await wallet.deposits.lastHead();
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return { data: page.map((r) => depositView(r.row, chain, head)), next_cursor: rows.length > limit ? keysetCursor(last.at, last.row.id) : null };
+      return depositPage(app.db, status ? eq(walletDeposits.status, status) : undefined, request.query, deposits, chain);
     },
   );
 

@@ -77,7 +77,11 @@ describe('webhooks', () => {
     expect((event.data.receipt as { jws: string }).jws.split('.')).toHaveLength(3);
     expect(message.headers['webhook-id']).toMatch(/^msg_/);
     expect(() => verify(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, message)).toThrow();
-    const deliveries = (await api('GET', `/v1/webhooks/${endpoint.id}/deliveries`, headers)).json();
+    // The receiver answers before the sender records the attempt: read the delivery once it is recorded.
+    const deliveries = await eventually(async () => {
+      const page = (await api('GET', `/v1/webhooks/${endpoint.id}/deliveries`, headers)).json();
+      return page.data[0]?.status === 'succeeded' ? page : null;
+    });
     expect(deliveries.data).toHaveLength(1);
     expect(deliveries.data[0]).toMatchObject({ status: 'succeeded', attempts: 1, last_status_code: 204, event: { type: 'job.succeeded', job_id: job.id, id: message.headers['webhook-id'] } });
     const one = (await api('GET', `/v1/webhooks/${endpoint.id}/deliveries/${deliveries.data[0].id}`, headers)).json();

@@ -79,6 +79,8 @@ export interface Config {
     orderReceiptWaitMs: number;
     /** How often a worker reads model NFT changes (revocation, weights hash) and the chain's clock. */
     watchIntervalMs: number;
+    /** Blocks on top of an order or a log anchor before it counts; unset = the chain's default (0 on a local chain). */
+    confirmations: number | undefined;
   };
   /** Wallet access: Sign-In with Ethereum, credits bought on chain, payouts (README: Wallet access). */
   wallet: {
@@ -307,6 +309,7 @@ export function loadConfig(env: Env = process.env): Config {
       orderPoolSize: readInt(env, 'ORDER_POOL_SIZE', 4, 0, 1000),
       orderReceiptWaitMs: readInt(env, 'ORDER_RECEIPT_WAIT_MS', 10_000, 0, 300_000),
       watchIntervalMs: readInt(env, 'CHAIN_WATCH_INTERVAL_MS', 1000, 100, 600_000),
+      confirmations: env.CHAIN_CONFIRMATIONS ? readInt(env, 'CHAIN_CONFIRMATIONS', 0, 0, 1000) : undefined,
     },
     wallet: readWallet(env),
     worker: {

@@ -13,6 +13,8 @@ const AUTHORED_MESSAGES = new Set([
   'model_revoked',
   'model_inactive',
   'weights_changed',
+  'order_reorged',
+  'order_unconfirmed',
 ]);
 
 /** Every code a failed job can carry, with the sentence shown when the error's own text is not safe. */
@@ -37,6 +39,8 @@ export const JOB_FAILURE_MESSAGES: Record<string, string> = {
   model_revoked: "the model's Ocean asset is revoked on chain; it no longer serves; nothing was charged",
   model_inactive: "the model's Ocean asset is deprecated, at end of life or closed to orders on chain; it no longer serves; nothing was charged",
   weights_changed: 'the weights sha256 registered on chain for this model changed; these weights no longer serve; nothing was charged',
+  order_reorged: 'the Ocean order paying for this job was removed from the chain by a reorg; nothing was charged',
+  order_unconfirmed: 'the Ocean order paying for this job never reached the confirmations the chain needs; nothing was charged',
 };
 
 export interface PublicJobError {

@@ -145,10 +145,10 @@ export function createJobRepository(db: DbOrTx) {
     },
 
     /** Attaches the order paying for a job, once. */
-    async attachOrder(id: string, txHash: string, chainId: number): Promise<JobRow | undefined> {
+    async attachOrder(id: string, txHash: string, chainId: number, blockHash?: string): Promise<JobRow | undefined> {
       const [row] = await db
         .update(jobs)
-        .set({ orderTxHash: txHash, orderChainId: chainId })
+        .set({ orderTxHash: txHash, orderChainId: chainId, orderBlockHash: blockHash ?? null })
         .where(and(eq(jobs.id, id), isNull(jobs.orderTxHash)))
         .returning();
       return row;

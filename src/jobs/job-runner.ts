@@ -213,6 +213,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
           jobId,
           orderTxHash: job.orderTxHash,
           orderChainId: job.orderChainId,
+          orderBlockHash: job.orderBlockHash,
           weightsSha256: job.weightsSha256,
           model,
         }));

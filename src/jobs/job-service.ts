@@ -248,7 +248,7 @@ export function createJobService(deps: JobServiceDeps) {
       try {
         const ordering = performance.now();
         const { order } = await deps.ocean.orderFor(model);
-        current = (await jobsRepo.attachOrder(job.id, order.txHash, deps.ocean.chainId)) ?? (await jobsRepo.find(job.id)) ?? job;
+        current = (await jobsRepo.attachOrder(job.id, order.txHash, deps.ocean.chainId, order.blockHash)) ?? (await jobsRepo.find(job.id)) ?? job;
         recordSpan(job.id, 'gateway.order', performance.now() - ordering);
       } catch (err) {
         // The datatoken is gone (a chain reset): no transaction was sent; publish the model again.

@@ -40,6 +40,8 @@ export const jobs = pgTable(
     /** The Ocean order paying for this job; one order serves one job (unique). */
     orderTxHash: text('order_tx_hash'),
     orderChainId: integer('order_chain_id'),
+    /** The block the order was confirmed in when attached: a worker tells a reorged order from a forged one by it. */
+    orderBlockHash: text('order_block_hash'),
     attempts: integer('attempts').notNull().default(0),
     workerId: text('worker_id'),
     cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),

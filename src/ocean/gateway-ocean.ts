@@ -7,6 +7,7 @@ import type { Db, DbOrTx } from '../db/database.js';
 import type { ModelRow } from '../models/model-repository.js';
 import { models } from '../models/models-schema.js';
 import type { OceanChainConfig } from './chain-config.js';
+import type { ChainTxPolicy } from './chain-tx-policy.js';
 import type { TrustedAlgorithm } from './ddo-builder.js';
 import { createOceanClient, type OceanClient } from './ocean-client.js';
 import { OceanError } from './ocean-error.js';
@@ -50,10 +51,12 @@ export interface GatewayOceanOptions {
   log: FastifyBaseLogger;
   /** Where orders placed ahead are recorded, so a restart reuses them; absent = memory only. */
   db?: Db;
+  /** The chain's confirmations and fee rules; default: the chain's own. */
+  txPolicy?: ChainTxPolicy;
 }
 
 export function createGatewayOcean(config: OceanChainConfig, options: GatewayOceanOptions): GatewayOcean {
-  const client = createOceanClient(config);
+  const client = createOceanClient(config, options.txPolicy ? { txPolicy: options.txPolicy } : {});
   const pool = createOrderPool({
     orders: client.orders,
     targetSize: options.poolSize,

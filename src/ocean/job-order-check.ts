@@ -7,6 +7,7 @@
 // NFT ↔ factory) is asked once per datatoken; what can change (metadata state, weights hash, the
 // chain's clock) is kept by one background poll per interval for all models (nft-watch.ts).
 import { createAssetProvenance } from './asset-provenance.js';
+import { chainTxPolicy } from './chain-tx-policy.js';
 import { type PublicChainConfig, createRpcProvider } from './chain-config.js';
 import { createNftWatch, isServingState, METADATA_STATES, metadataStateName } from './nft-watch.js';
 import { isOceanError } from './ocean-error.js';
@@ -16,6 +17,8 @@ export interface OrderCheckInput {
   jobId: string;
   orderTxHash: string | null;
   orderChainId: number | null;
+  /** The block hash the order was confirmed in when the gateway took it (null for older jobs). */
+  orderBlockHash?: string | null;
   weightsSha256: string;
   model: {
     id: string;
@@ -34,6 +37,8 @@ export interface JobOrderCheckerOptions {
   receiptWaitMs?: number;
   /** Background poll of model NFTs and the chain head. Default 1000 ms. */
   watchIntervalMs?: number;
+  /** Blocks on top of an order before it counts; default: the chain's (chain-tx-policy.ts). */
+  confirmations?: number;
   onWatchError?: (err: Error) => void;
 }
 
@@ -44,6 +49,7 @@ export function createJobOrderChecker(config: PublicChainConfig, options: JobOrd
   const provenance = createAssetProvenance(provider, config.factoryAddress);
   const watch = createNftWatch(provider, { intervalMs: options.watchIntervalMs, onError: options.onWatchError });
   const receiptWaitMs = options.receiptWaitMs ?? 10_000;
+  const confirmations = options.confirmations ?? chainTxPolicy(config.chainId).confirmations;
 
   return {
     chainId: config.chainId,
@@ -68,6 +74,8 @@ export function createJobOrderChecker(config: PublicChainConfig, options: JobOrd
             validitySeconds: input.model.serviceTimeout ?? 0,
             ...(input.model.serviceId ? { serviceId: input.model.serviceId } : {}),
             receiptWaitMs,
+            confirmations,
+            ...(input.orderBlockHash ? { minedInBlockHash: input.orderBlockHash } : {}),
             usedCount: 0,
             maxUses: 1,
             nowSeconds: () => watch.now(),
@@ -80,7 +88,13 @@ export function createJobOrderChecker(config: PublicChainConfig, options: JobOrd
           const code = nft.metadataState === METADATA_STATES.revoked ? 'model_revoked' : 'model_inactive';
           return refuse(code, `the Ocean asset of ${input.model.id} (NFT ${nftAddress}) is ${metadataStateName(nft.metadataState)} on chain; it no longer serves`);
         }
-        if (!order.ok) return refuse('invalid_order', `${order.reason}: ${order.detail}`);
+        if (!order.ok) {
+          // Not deep enough yet: the job waits and is checked again (its hold stays).
+          if (order.reason === 'unconfirmed') return { ok: false, permanent: false, code: 'order_unconfirmed', message: order.detail };
+          // Paid for on a chain that no longer has the payment: refused, nothing charged.
+          if (order.reason === 'reorged') return refuse('order_reorged', order.detail);
+          return refuse('invalid_order', `${order.reason}: ${order.detail}`);
+        }
         if (nft.weightsSha256 !== input.weightsSha256) {
           if (nft.weightsChangedAt !== undefined) {
             return refuse(

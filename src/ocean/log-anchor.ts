@@ -1,12 +1,14 @@
 // Anchors transparency-log tree heads on chain: the marketplace's own data NFT stores the latest
 // (tree size, root hash) as ERC725 data, so a verifier can check a head against the chain without
-// trusting the gateway. Each anchor is one `setNewData` transaction emitting `DataChanged`.
+// trusting the gateway. Each anchor is one `setNewData` transaction emitting `DataChanged`; it counts
+// once it has the chain's confirmations, and one a reorg removes before then is sent again.
 import { AbiCoder, getAddress, type JsonRpcProvider, keccak256, type Log, toUtf8Bytes, ZeroAddress } from 'ethers';
 import { contractInterface } from './contract-artifacts.js';
 import { GAS } from './gas-limits.js';
 import type { ManagedSigner } from './nonce-manager.js';
 import type { OceanAddresses } from './ocean-addresses.js';
 import { OceanError } from './ocean-error.js';
+import { DEFAULT_RETRY, withRetry } from './retry-policy.js';
 import { toOceanError } from './rpc-errors.js';
 
 export const LOG_HEAD_KEY = keccak256(toUtf8Bytes('posthuman.log.tree_head'));
@@ -60,12 +62,11 @@ export function createLogAnchor(deps: { publisher: ManagedSigner; addresses: Oce
 
     async anchor(nftAddress: string, treeSize: number, rootHash: string): Promise<{ txHash: string; blockNumber: number }> {
       const data = nft.encodeFunctionData('setNewData', [LOG_HEAD_KEY, encodeHead(treeSize, rootHash)]);
-      try {
-        const receipt = await deps.publisher.sendAndWait({ to: nftAddress, data, gasLimit: GAS.setNewData });
-        return { txHash: receipt.hash, blockNumber: receipt.blockNumber };
-      } catch (err) {
-        throw toOceanError(err, 'anchoring a tree head');
-      }
+      // A dropped anchor (a reorg before its confirmations) is sent again: the same value, a new tx.
+      const receipt = await withRetry('anchoring a tree head', DEFAULT_RETRY, () =>
+        deps.publisher.sendAndWait({ to: nftAddress, data, gasLimit: GAS.setNewData }),
+      );
+      return { txHash: receipt.hash, blockNumber: receipt.blockNumber };
     },
   };
 }

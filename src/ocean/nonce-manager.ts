@@ -26,6 +26,8 @@ export interface ManagedSignerOptions {
   /** How long fee data is reused before asking the node again. */
   feeTtlMs?: number;
   wait?: WaitOptions;
+  /** Blocks on top of a transaction's block before wait() counts it (the chain's policy). Default 0. */
+  confirmations?: number;
 }
 
 interface Fees {
@@ -51,7 +53,7 @@ export class ManagedSigner {
     this.provider = provider;
     this.chainId = options.chainId;
     this.feeTtlMs = options.feeTtlMs ?? 5_000;
-    this.waitOptions = options.wait ?? {};
+    this.waitOptions = { confirmations: options.confirmations ?? 0, ...options.wait };
   }
 
   /** Signs and broadcasts; resolves once the node accepted the tx (not mined). */
@@ -62,7 +64,10 @@ export class ManagedSigner {
     return run;
   }
 
-  /** Waits for a status-1 receipt; a dropped tx makes the next send re-read the nonce. */
+  /**
+   * Waits for a status-1 receipt with the chain's confirmations on top; a dropped tx (a reorg that
+   * removed it included) makes the next send re-read the nonce.
+   */
   async wait(sent: SentTx, options?: WaitOptions): Promise<TransactionReceipt> {
     try {
       return await waitForSuccess(this.provider, sent.hash, { ...this.waitOptions, ...options });

@@ -6,6 +6,7 @@ import { createModelPublisher, readWeightsSha256FromChain } from './model-publis
 import { ManagedSigner } from './nonce-manager.js';
 import { type OrderServiceDeps, createOrderService } from './order-service.js';
 import { type ValidateOrderInput, validateOrder } from './order-validator.js';
+import { type ChainTxPolicy, chainTxPolicy } from './chain-tx-policy.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { providerPublicKey } from './service-files.js';
 import type { WaitOptions } from './tx-receipts.js';
@@ -17,11 +18,14 @@ export interface OceanClientOptions {
   retry?: RetryPolicy;
   wait?: WaitOptions;
   rpcTimeoutMs?: number;
+  /** Confirmations and fee rules of the chain; default: the chain's own (chain-tx-policy.ts). */
+  txPolicy?: ChainTxPolicy;
 }
 
 export function createOceanClient(config: OceanChainConfig, options: OceanClientOptions = {}) {
   const provider = createRpcProvider(config.rpcUrl, config.chainId, options.rpcTimeoutMs);
-  const signerOptions = { chainId: config.chainId, wait: options.wait };
+  const txPolicy = options.txPolicy ?? chainTxPolicy(config.chainId);
+  const signerOptions = { chainId: config.chainId, wait: options.wait, confirmations: txPolicy.confirmations };
   const consumer = new ManagedSigner(config.consumerPrivateKey, provider, signerOptions);
   // Two signers on one key would hand out the same nonces: share the instance.
   const publisher =
@@ -41,6 +45,7 @@ export function createOceanClient(config: OceanChainConfig, options: OceanClient
   return {
     provider,
     chainId: config.chainId,
+    txPolicy,
     addresses: config.addresses,
     consumerAddress: consumer.address,
     providerAddress: providerWallet.address,

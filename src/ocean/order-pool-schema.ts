@@ -13,6 +13,8 @@ export const oceanPooledOrders = pgTable(
     serviceId: text('service_id').notNull(),
     serviceIndex: integer('service_index').notNull(),
     blockNumber: integer('block_number').notNull(),
+    /** The block it was confirmed in (null for rows written before it was kept). */
+    blockHash: text('block_hash'),
     /** Unix seconds of the start order's block. */
     orderedAt: bigint('ordered_at', { mode: 'number' }).notNull(),
     /** Unix seconds until which the provider fee holds. */

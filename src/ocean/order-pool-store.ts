@@ -24,6 +24,7 @@ export function createOrderPoolStore(db: Db, owner: { chainId: number; consumer:
           serviceId: target.serviceId,
           serviceIndex: target.serviceIndex,
           blockNumber: order.blockNumber,
+          blockHash: order.blockHash ?? null,
           orderedAt: order.orderedAt,
           validUntil: order.validUntil,
         })
@@ -43,6 +44,7 @@ export function createOrderPoolStore(db: Db, owner: { chainId: number; consumer:
           order: {
             txHash: row.txHash,
             blockNumber: row.blockNumber,
+            ...(row.blockHash ? { blockHash: row.blockHash } : {}),
             orderedAt: row.orderedAt,
             kind: 'start',
             validUntil: row.validUntil,

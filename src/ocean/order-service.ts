@@ -1,7 +1,8 @@
 // Places Ocean orders from the gateway's consumer wallet: gets 1 datatoken (dispenser or fixed-rate
 // exchange), attaches a provider fee signed by the compute provider, and calls startOrder (or
 // reuseOrder). Transactions are pipelined on the nonce-managed wallet with fixed gas limits, retried
-// a bounded number of times, and a hash is returned only once its order event is confirmed.
+// a bounded number of times, and a hash is returned only once its order event has the chain's
+// confirmations; an order a reorg removes before then is placed again.
 import { type Log, MaxUint256, type TransactionReceipt, ZeroAddress, getAddress, parseEther } from 'ethers';
 import { contractInterface } from './contract-artifacts.js';
 import { GAS } from './gas-limits.js';
@@ -20,6 +21,8 @@ export interface OrderTarget {
 export interface PlacedOrder {
   txHash: string;
   blockNumber: number;
+  /** The block the order was confirmed in: if the chain later has another block there, a reorg dropped it. */
+  blockHash?: string;
   /** Block time of the start order (unix seconds); for a reuse, of the order it reuses. */
   orderedAt: number;
   kind: 'start' | 'reuse';
@@ -146,6 +149,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     return {
       txHash: receipt.hash,
       blockNumber: receipt.blockNumber,
+      blockHash: receipt.blockHash,
       orderedAt: orderedAt ?? at,
       kind,
       validUntil: validFor > 0 ? at + validFor : Number.MAX_SAFE_INTEGER,

@@ -2,11 +2,14 @@
 // with an OrderStarted from this datatoken (or an OrderReused leading back to one), the consumer,
 // the service index, our own provider fee whose providerData names this datatoken and service, the
 // validity window, and the caller's use count. A receipt the RPC does not show yet (a lagging node
-// behind a load balancer) is asked again within a bound before the order counts as missing.
+// behind a load balancer) is asked again within a bound before the order counts as missing; an order
+// counts only with the chain's confirmations on top, and one whose block a reorg replaced is told
+// apart from one that never was.
 import { type JsonRpcProvider, type Log, type LogDescription, type TransactionReceipt, getAddress } from 'ethers';
 import { contractInterface } from './contract-artifacts.js';
 import { decodeProviderData } from './provider-fee.js';
 import { toOceanError } from './rpc-errors.js';
+import { confirmedReceipt } from './tx-receipts.js';
 
 export interface ValidateOrderInput {
   txHash: string;
@@ -28,6 +31,10 @@ export interface ValidateOrderInput {
   serviceId?: string;
   /** How long a receipt the RPC does not show yet is asked for again before `not_found`. Default 0. */
   receiptWaitMs?: number;
+  /** Blocks on top of the order's block before it counts (waited for up to receiptWaitMs). Default 0. */
+  confirmations?: number;
+  /** The block hash the order was confirmed in when the gateway took it: a missing order whose block was replaced is `reorged`. */
+  minedInBlockHash?: string;
   /** Unix seconds (or a clock read once the receipt is in); default: the later of the wall clock and the chain's latest block. */
   nowSeconds?: number | (() => number);
 }
@@ -42,7 +49,11 @@ export type OrderRejection =
   | 'wrong_provider'
   | 'wrong_provider_data'
   | 'expired'
-  | 'overused';
+  | 'overused'
+  /** The order was confirmed, then a reorg replaced its block and it is on chain no more. */
+  | 'reorged'
+  /** Mined, but not yet the chain's confirmations deep (worth asking again). */
+  | 'unconfirmed';
 
 export interface ValidatedOrder {
   txHash: string;
@@ -97,6 +108,28 @@ async function receiptWithin(provider: JsonRpcProvider, txHash: string, waitMs: 
   }
 }
 
+/** The receipt once `confirmations` deep (re-read each time, so a reorg meanwhile is seen), or null at the deadline. */
+async function deepWithin(provider: JsonRpcProvider, receipt: TransactionReceipt, confirmations: number, waitMs: number): Promise<TransactionReceipt | null> {
+  const deadline = Date.now() + waitMs;
+  let current = receipt;
+  for (let pause = 250; ; pause = Math.min(pause * 2, 2_000)) {
+    const deep = await confirmedReceipt(provider, current, confirmations);
+    if (deep) return deep;
+    if (Date.now() + pause > deadline) return null;
+    await delay(pause);
+    // Moved to another block by a reorg: count from there.
+    current = (await provider.getTransactionReceipt(current.hash)) ?? current;
+  }
+}
+
+/** True when the chain no longer has the block `hash` where it was (removed, or another block at its height). */
+async function blockReplaced(provider: JsonRpcProvider, hash: string): Promise<boolean> {
+  const block = await provider.getBlock(hash);
+  if (!block) return true;
+  const canonical = await provider.getBlock(block.number);
+  return canonical?.hash !== hash;
+}
+
 /** Never throws on a bad order (returns a reason); throws OceanError only when the RPC fails. */
 export async function validateOrder(provider: JsonRpcProvider, input: ValidateOrderInput): Promise<OrderValidation> {
   try {
@@ -110,9 +143,17 @@ async function check(provider: JsonRpcProvider, input: ValidateOrderInput): Prom
   const datatoken = getAddress(input.datatokenAddress);
   if (!TX_HASH.test(input.txHash)) return reject('not_found', 'not a transaction hash');
   const waitMs = input.receiptWaitMs ?? 0;
-  const receipt = await receiptWithin(provider, input.txHash, waitMs);
-  if (!receipt) return reject('not_found', `no mined transaction ${input.txHash}${waitMs > 0 ? ` after ${waitMs} ms` : ''}`);
-  if (receipt.status !== 1) return reject('tx_failed', `transaction ${input.txHash} reverted`);
+  const found = await receiptWithin(provider, input.txHash, waitMs);
+  if (!found) {
+    if (input.minedInBlockHash && (await blockReplaced(provider, input.minedInBlockHash))) {
+      return reject('reorged', `order ${input.txHash}, confirmed in block ${input.minedInBlockHash}, is no longer on chain: a reorg replaced that block`);
+    }
+    return reject('not_found', `no mined transaction ${input.txHash}${waitMs > 0 ? ` after ${waitMs} ms` : ''}`);
+  }
+  if (found.status !== 1) return reject('tx_failed', `transaction ${input.txHash} reverted`);
+  const confirmations = input.confirmations ?? 0;
+  const receipt = confirmations > 0 ? await deepWithin(provider, found, confirmations, waitMs) : found;
+  if (!receipt) return reject('unconfirmed', `order ${input.txHash} (block ${found.blockNumber}) does not have ${confirmations} confirmation(s) yet`);
 
   let kind: 'start' | 'reuse' = 'start';
   let startReceipt = receipt;

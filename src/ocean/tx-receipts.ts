@@ -1,5 +1,7 @@
 // Waits for a transaction's receipt by polling with a deadline, and tells a reverted, a dropped and a
-// merely slow transaction apart, so callers never treat an unconfirmed hash as a success.
+// merely slow transaction apart, so callers never treat an unconfirmed hash as a success. With
+// confirmations, the receipt counts only once that many blocks are mined on top of its block and it
+// is still there, in the same block: a reorg meanwhile sends the wait back to the mempool's answer.
 import type { JsonRpcProvider, TransactionReceipt } from 'ethers';
 import { OceanError } from './ocean-error.js';
 import { toOceanError } from './rpc-errors.js';
@@ -7,13 +9,16 @@ import { toOceanError } from './rpc-errors.js';
 export interface WaitOptions {
   timeoutMs?: number;
   pollMs?: number;
+  /** Blocks mined on top of the transaction's block before it counts. Default 0 (counts once mined). */
+  confirmations?: number;
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Resolves with a receipt of status 1. Throws OceanError `tx_reverted` (status 0), `tx_dropped` (the
- * node no longer knows the tx), `tx_timeout` (still pending at the deadline) or `rpc_unavailable`.
+ * node no longer knows the tx, or a reorg removed it and no node took it back), `tx_timeout` (still
+ * pending, or not yet deep enough, at the deadline) or `rpc_unavailable`.
  */
 export async function waitForSuccess(
   provider: JsonRpcProvider,
@@ -22,10 +27,13 @@ export async function waitForSuccess(
 ): Promise<TransactionReceipt> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const pollMs = options.pollMs ?? 200;
+  const confirmations = options.confirmations ?? 0;
   const deadline = Date.now() + timeoutMs;
   let rpcFailures = 0;
   let unknownChecks = 0;
   let lastKnownCheck = Date.now();
+  /** The block a receipt was last seen in: a later miss means a reorg took it out. */
+  let seenIn: number | undefined;
   for (;;) {
     try {
       const receipt = await provider.getTransactionReceipt(hash);
@@ -36,7 +44,15 @@ export async function waitForSuccess(
             txHash: hash,
           });
         }
-        return receipt;
+        seenIn = receipt.blockNumber;
+        if (confirmations <= 0) return receipt;
+        const deep = await confirmedReceipt(provider, receipt, confirmations);
+        if (deep) return deep;
+        lastKnownCheck = Date.now();
+        unknownChecks = 0;
+        if (Date.now() + pollMs > deadline) break;
+        await delay(pollMs);
+        continue;
       }
       // Every second, ask whether the node still holds the tx; twice unknown in a row = dropped
       // (once could be a load-balanced RPC whose backends have not all seen it yet).
@@ -45,7 +61,8 @@ export async function waitForSuccess(
         const known = await provider.getTransaction(hash);
         unknownChecks = known === null ? unknownChecks + 1 : 0;
         if (unknownChecks >= 2) {
-          throw new OceanError('tx_dropped', `transaction ${hash} is no longer known to the node`, { txHash: hash });
+          const detail = seenIn === undefined ? 'is no longer known to the node' : `was mined in block ${seenIn}, then a reorg removed it and the node no longer knows it`;
+          throw new OceanError('tx_dropped', `transaction ${hash} ${detail}`, { txHash: hash });
         }
       }
     } catch (err) {
@@ -56,5 +73,17 @@ export async function waitForSuccess(
     if (Date.now() + pollMs > deadline) break;
     await delay(pollMs);
   }
-  throw new OceanError('tx_timeout', `transaction ${hash} not mined after ${timeoutMs} ms`, { txHash: hash });
+  const state = seenIn === undefined ? 'not mined' : `not ${confirmations} block(s) deep (mined in block ${seenIn})`;
+  throw new OceanError('tx_timeout', `transaction ${hash} ${state} after ${timeoutMs} ms`, { txHash: hash });
+}
+
+/**
+ * The receipt once `confirmations` blocks are on top of its block and a fresh read still finds it in
+ * that block; undefined while it is not deep enough, or when a reorg moved or removed it meanwhile.
+ */
+export async function confirmedReceipt(provider: JsonRpcProvider, receipt: TransactionReceipt, confirmations: number): Promise<TransactionReceipt | undefined> {
+  const head = await provider.getBlockNumber();
+  if (head < receipt.blockNumber + confirmations) return undefined;
+  const again = await provider.getTransactionReceipt(receipt.hash);
+  return again && again.blockHash === receipt.blockHash && again.status === 1 ? again : undefined;
 }

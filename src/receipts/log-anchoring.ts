@@ -32,7 +32,9 @@ export function createLogAnchoring(deps: { log: TransparencyLog; ocean: GatewayO
     const head = await deps.log.treeHead();
     if (head.tree_size === 0) return null;
     const last = await deps.log.latestAnchoredHead();
-    if (last && last.tree_size === head.tree_size && last.anchor?.chain_id === deps.ocean.chainId) return last;
+    // Already anchored, unless a reorg has since removed that anchor from the chain: then anchor it again.
+    const current = last && last.tree_size === head.tree_size && last.anchor?.chain_id === deps.ocean.chainId;
+    if (current && (await readAnchorTx(client.provider, last.anchor!.tx_hash))) return last;
     const tx = await anchor.anchor(await logNft(), head.tree_size, head.root_hash);
     const anchored = await deps.log.recordAnchor(head.tree_size, tx.txHash, deps.ocean.chainId);
     deps.logger.info({ treeSize: head.tree_size, txHash: tx.txHash }, 'tree head anchored on chain');

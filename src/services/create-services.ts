@@ -12,6 +12,7 @@ import { createMemoryJobEvents, createRedisJobEvents, type JobEvents } from '../
 import { createBullmqQueue, createMemoryQueue, type JobQueue } from '../jobs/job-queue.js';
 import { type PublicChainConfig, publicChainConfig } from '../ocean/chain-config.js';
 import type { ChainSetup } from '../ocean/chain-setup.js';
+import { chainTxPolicy } from '../ocean/chain-tx-policy.js';
 import { createGatewayOcean, type GatewayOcean } from '../ocean/gateway-ocean.js';
 import { createJobOrderChecker, type JobOrderChecker } from '../ocean/job-order-check.js';
 
@@ -50,13 +51,17 @@ export async function createServices(role: ServiceRole, deps: ServiceDeps): Prom
   const events = redis ? createRedisJobEvents(redis, config.redisPrefix) : createMemoryJobEvents();
   const ledger = deps.ledger ?? createLedger({ db });
   const gatewayChain = role === 'gateway' ? (deps.chain ?? null) : null;
-  const ocean = gatewayChain ? createGatewayOcean(gatewayChain.config, { poolSize: config.chain.orderPoolSize, log, db }) : null;
+  const txOverrides = { confirmations: config.chain.confirmations };
+  const ocean = gatewayChain
+    ? createGatewayOcean(gatewayChain.config, { poolSize: config.chain.orderPoolSize, log, db, txPolicy: chainTxPolicy(gatewayChain.config.chainId, txOverrides) })
+    : null;
   const checkOn = role === 'worker' ? (deps.publicChain ?? null) : gatewayChain ? publicChainConfig(gatewayChain.config) : null;
   const orders: JobOrderChecker | null =
     runsJobs && checkOn
       ? createJobOrderChecker(checkOn, {
           receiptWaitMs: config.chain.orderReceiptWaitMs,
           watchIntervalMs: config.chain.watchIntervalMs,
+          confirmations: chainTxPolicy(checkOn.chainId, txOverrides).confirmations,
           onWatchError: (err) => log.warn({ err }, 'watching model NFTs failed; each job waits for a fresh read until it recovers'),
         })
       : null;

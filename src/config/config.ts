@@ -81,6 +81,8 @@ export interface Config {
     watchIntervalMs: number;
     /** Blocks on top of an order or a log anchor before it counts; unset = the chain's default (0 on a local chain). */
     confirmations: number | undefined;
+    /** Floor of the priority fee (gwei, decimals allowed); unset = the chain's default (30 on Polygon, else 0). */
+    minPriorityFeeGwei: string | undefined;
   };
   /** Wallet access: Sign-In with Ethereum, credits bought on chain, payouts (README: Wallet access). */
   wallet: {
@@ -169,6 +171,14 @@ function readUrl(env: Env, name: string, protocols: string[]): string | undefine
   if (!protocols.includes(url.protocol)) {
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${url.protocol}`);
   }
+  return raw;
+}
+
+/** An amount in gwei with at most 9 decimals (whole wei), e.g. `30` or `0.001`. */
+function readGwei(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,6}(\.\d{1,9})?$/.test(raw)) throw new ConfigError(name, 'must be an amount in gwei (up to 999999, at most 9 decimals), e.g. 30 or 0.5');
   return raw;
 }
 
@@ -310,6 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
       orderReceiptWaitMs: readInt(env, 'ORDER_RECEIPT_WAIT_MS', 10_000, 0, 300_000),
       watchIntervalMs: readInt(env, 'CHAIN_WATCH_INTERVAL_MS', 1000, 100, 600_000),
       confirmations: env.CHAIN_CONFIRMATIONS ? readInt(env, 'CHAIN_CONFIRMATIONS', 0, 0, 1000) : undefined,
+      minPriorityFeeGwei: readGwei(env, 'CHAIN_MIN_PRIORITY_FEE_GWEI'),
     },
     wallet: readWallet(env),
     worker: {

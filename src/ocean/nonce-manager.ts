@@ -1,22 +1,31 @@
 // A wallet that can have many transactions in flight at once: nonces are handed out locally under a
 // lock, and re-read from the chain's pending count after any failed broadcast or a dropped transaction.
-import { type JsonRpcProvider, type TransactionReceipt, Wallet, getCreateAddress } from 'ethers';
+// Each transaction's gas limit comes from the node's estimate (tx-fees.ts: a margin, the call's fixed
+// limit as fallback and ceiling); fees are EIP-1559 with the chain's minimum priority fee.
+import { type JsonRpcProvider, type TransactionReceipt, Wallet, getCreateAddress, toQuantity } from 'ethers';
 import { toOceanError } from './rpc-errors.js';
 import { type WaitOptions, waitForSuccess } from './tx-receipts.js';
 import { OceanError } from './ocean-error.js';
+import { type FeeQuote, feeQuote, gasLimitFor } from './tx-fees.js';
 
 export interface TxRequest {
   /** Omit to deploy a contract. */
   to?: string;
   data: string;
   value?: bigint;
-  /** Always fixed by the caller: skipping eth_estimateGas saves a round trip per transaction. */
+  /**
+   * The call's measured limit (gas-limits.ts): used when the node cannot estimate, and the ceiling an
+   * estimate may not pass by more than GAS_CEILING_FACTOR.
+   */
   gasLimit: bigint;
 }
 
 export interface SentTx {
   hash: string;
   nonce: number;
+  /** The limit it was signed with, and where it came from. */
+  gasLimit: bigint;
+  gasFrom: 'estimate' | 'fixed';
   /** Set for deployments: known before the tx is mined. */
   contractAddress?: string;
 }
@@ -28,13 +37,13 @@ export interface ManagedSignerOptions {
   wait?: WaitOptions;
   /** Blocks on top of a transaction's block before wait() counts it (the chain's policy). Default 0. */
   confirmations?: number;
+  /** The chain's floor for the priority fee (or the gas price without a base fee). Default 0. */
+  minPriorityFeeWei?: bigint;
+  /** Ask the node for each transaction's gas (default true); false signs with the fixed limits. */
+  estimateGas?: boolean;
 }
 
-interface Fees {
-  maxFeePerGas: bigint;
-  maxPriorityFeePerGas: bigint;
-  at: number;
-}
+type Fees = FeeQuote & { at: number };
 
 export class ManagedSigner {
   readonly address: string;
@@ -43,6 +52,8 @@ export class ManagedSigner {
   private readonly chainId: number;
   private readonly feeTtlMs: number;
   private readonly waitOptions: WaitOptions;
+  private readonly minTip: bigint;
+  private readonly estimate: boolean;
   private nextNonce: number | undefined;
   private fees: Fees | undefined;
   private lock: Promise<unknown> = Promise.resolve();
@@ -54,11 +65,15 @@ export class ManagedSigner {
     this.chainId = options.chainId;
     this.feeTtlMs = options.feeTtlMs ?? 5_000;
     this.waitOptions = { confirmations: options.confirmations ?? 0, ...options.wait };
+    this.minTip = options.minPriorityFeeWei ?? 0n;
+    this.estimate = options.estimateGas ?? true;
   }
 
   /** Signs and broadcasts; resolves once the node accepted the tx (not mined). */
-  send(request: TxRequest): Promise<SentTx> {
-    const run = this.lock.then(() => this.sendLocked(request));
+  async send(request: TxRequest): Promise<SentTx> {
+    // Estimated before taking the lock: one round trip that must not hold up the other senders.
+    const gas = await this.gasFor(request);
+    const run = this.lock.then(() => this.sendLocked(request, gas));
     // The lock only orders broadcasts; one failure must not poison the next caller.
     this.lock = run.catch(() => undefined);
     return run;
@@ -86,7 +101,24 @@ export class ManagedSigner {
     this.nextNonce = undefined;
   }
 
-  private async sendLocked(request: TxRequest): Promise<SentTx> {
+  /**
+   * The node's estimate against the pending state (so a call right behind our own pending one sees
+   * it), with the margin; the fixed limit when it cannot estimate (an RPC fault, or a call that only
+   * succeeds once an earlier one of ours is mined).
+   */
+  private async gasFor(request: TxRequest): Promise<{ limit: bigint; from: 'estimate' | 'fixed' }> {
+    if (!this.estimate) return { limit: request.gasLimit, from: 'fixed' };
+    const call = { from: this.address, ...(request.to ? { to: request.to } : {}), data: request.data, value: toQuantity(request.value ?? 0n) };
+    let estimate: bigint;
+    try {
+      estimate = BigInt((await this.provider.send('eth_estimateGas', [call, 'pending'])) as string);
+    } catch {
+      return { limit: request.gasLimit, from: 'fixed' };
+    }
+    return { limit: gasLimitFor(estimate, request.gasLimit, `${request.to ?? 'deployment'} ${request.data.slice(0, 10)}`), from: 'estimate' };
+  }
+
+  private async sendLocked(request: TxRequest, gas: { limit: bigint; from: 'estimate' | 'fixed' }): Promise<SentTx> {
     let nonce: number;
     let signed: string;
     try {
@@ -94,17 +126,15 @@ export class ManagedSigner {
         this.nextNonce = await this.provider.getTransactionCount(this.address, 'pending');
       }
       nonce = this.nextNonce;
-      const fees = await this.currentFees();
+      const { at: _at, ...fees } = await this.currentFees();
       signed = await this.wallet.signTransaction({
-        type: 2,
         chainId: this.chainId,
         nonce,
         to: request.to ?? null,
         data: request.data,
         value: request.value ?? 0n,
-        gasLimit: request.gasLimit,
-        maxFeePerGas: fees.maxFeePerGas,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        gasLimit: gas.limit,
+        ...fees,
       });
     } catch (err) {
       this.markStale();
@@ -119,7 +149,7 @@ export class ManagedSigner {
       throw toOceanError(err, `broadcasting nonce ${nonce}`);
     }
     this.nextNonce = nonce + 1;
-    const sent: SentTx = { hash, nonce };
+    const sent: SentTx = { hash, nonce, gasLimit: gas.limit, gasFrom: gas.from };
     if (!request.to) sent.contractAddress = getCreateAddress({ from: this.address, nonce });
     return sent;
   }
@@ -130,10 +160,10 @@ export class ManagedSigner {
       this.provider.getBlock('latest'),
       this.provider.send('eth_maxPriorityFeePerGas', []).catch(() => '0x3b9aca00'),
     ]);
-    const baseFee = block?.baseFeePerGas ?? 0n;
-    const tip = BigInt(tipHex as string);
-    // Twice the base fee survives several full blocks of base-fee growth before a tx would stall.
-    this.fees = { maxFeePerGas: baseFee * 2n + tip, maxPriorityFeePerGas: tip, at: Date.now() };
+    const baseFee = block?.baseFeePerGas;
+    // Only a chain without a base fee needs a legacy gas price.
+    const gasPrice = baseFee === null || baseFee === undefined ? BigInt((await this.provider.send('eth_gasPrice', [])) as string) : 0n;
+    this.fees = { ...feeQuote(baseFee, BigInt(tipHex as string), gasPrice, this.minTip), at: Date.now() };
     return this.fees;
   }
 }

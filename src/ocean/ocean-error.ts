@@ -18,6 +18,8 @@ export const OCEAN_ERROR_CODES = [
   'invalid_argument',
   /** ddo-js (Ocean's validator) refuses the DDO: nothing was published. */
   'ddo_invalid',
+  /** The node's gas estimate is far above what the call was measured to need: nothing was sent. */
+  'gas_too_high',
 ] as const;
 
 export type OceanErrorCode = (typeof OCEAN_ERROR_CODES)[number];

@@ -17,6 +17,11 @@ export function inTransaction<T>(on: DbOrTx, fn: (tx: Tx) => Promise<T>): Promis
   return 'rollback' in on ? fn(on as Tx) : (on as Db).transaction(fn);
 }
 
+/** The rows of a raw `db.execute` (node-postgres answers `{ rows }`; an array is taken as is). */
+export function rowsOf<T>(result: { rows: T[] } | T[]): T[] {
+  return Array.isArray(result) ? result : result.rows;
+}
+
 export interface Database {
   db: Db;
   kind: 'postgres' | 'pglite';

@@ -1,8 +1,8 @@
 // The append-only transparency log in Postgres: serialised appends, signed tree heads, proofs and
 // chain anchors. Each append also stores the perfect subtrees it completes (log_nodes), so a head
 // or proof of any size reads O(log n) rows in a fixed number of queries.
-import { and, asc, desc, eq, gte, isNotNull, isNull, lt, max, sql } from 'drizzle-orm';
-import { type Db, type DbOrTx, type Tx, inTransaction } from '../db/database.js';
+import { and, asc, desc, eq, gte, isNotNull, isNull, lt, max, type SQL, sql } from 'drizzle-orm';
+import { type Db, type DbOrTx, type Tx, inTransaction, rowsOf } from '../db/database.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import type { ConsistencyProof, InclusionProof, SignedTreeHead } from './log-types.js';
 import * as merkle from './merkle.js';
@@ -105,6 +105,41 @@ async function catchUpSubtrees(tx: Tx, size: number): Promise<void> {
   }
 }
 
+/** Levels a log of up to 2^62 entries has; the last stored node of each is read in one query. */
+const LEVELS = 62;
+
+/**
+ * Takes the append lock, then reads the next index and the frontier of the tree so far in one
+ * query (the newest stored node of every level: for a log whose nodes are complete, the frontier
+ * is among them). Entries without their nodes (an older log) are hashed in first.
+ */
+async function openAppend(tx: Tx): Promise<{ next: number; source: SubtreeSource }> {
+  await lockLogForAppend(tx);
+  const result = await tx.execute(sql`
+    SELECT (SELECT max(idx) FROM log_entries) AS top,
+      (SELECT coalesce(json_agg(json_build_array(l.level, x.idx, x.hash)), '[]'::json)
+         FROM generate_series(0, ${LEVELS}) AS l(level)
+         CROSS JOIN LATERAL (SELECT idx, hash FROM log_nodes WHERE level = l.level ORDER BY idx DESC LIMIT 1) AS x) AS nodes`);
+  const [row] = rowsOf(result as unknown as { rows: { top: string | number | null; nodes: [number, number | string, string][] }[] });
+  const next = row?.top === null || row?.top === undefined ? 0 : Number(row.top) + 1;
+  const last = new Map((row?.nodes ?? []).map(([level, idx, hash]) => [level, { idx: Number(idx), hash }]));
+  const ids = frontier(next);
+  if (ids.every((id) => last.get(id.level)?.idx === id.index)) {
+    const hashes = new Map(ids.map((id) => [subtreeKey(id.level, id.index), merkle.fromHex(last.get(id.level)?.hash ?? '')]));
+    const source: SubtreeSource = (level, index) => {
+      const hash = hashes.get(subtreeKey(level, index));
+      if (!hash) throw new MissingSubtreeError({ level, index });
+      return hash;
+    };
+    return { next, source };
+  }
+  // Entries below `next` lack their nodes: hash them in now, then read the frontier they made.
+  await catchUpSubtrees(tx, next);
+  const { source, found } = await readSubtrees(tx, ids);
+  if (found !== ids.length) throw new MissingSubtreeError(ids[0]);
+  return { next, source };
+}
+
 function toSignedHead(row: HeadRow): SignedTreeHead {
   return {
     tree_size: row.treeSize,
@@ -155,22 +190,42 @@ export function createTransparencyLog({ db, signer }: { db: Db; signer: JwsSigne
       build: (idx: number) => Promise<T>,
       on: DbOrTx = db,
     ): Promise<T & { idx: number }> {
+      const [entry] = await log.appendBatch(async (first) => [{ ...(await build(first)), receiptId }], on);
+      return entry;
+    },
+
+    /**
+     * Group commit: appends the leaves `build(first)` returns at `first`, `first + 1`, … with one
+     * acquisition of the append lock, one read of the next index and the frontier, and one
+     * statement writing the entries, the subtrees they complete and `alsoWrite`'s statements (the
+     * caller's rows that must commit with the leaves, e.g. the receipts). Runs in `on`, so a
+     * rollback leaves nothing and frees the indexes.
+     */
+    async appendBatch<T extends { leafHash: string; receiptId: string }>(
+      build: (first: number) => Promise<T[]>,
+      on: DbOrTx = db,
+      alsoWrite: (entries: (T & { idx: number })[]) => SQL[] = () => [],
+    ): Promise<(T & { idx: number })[]> {
       return inTransaction(on, async (tx) => {
-        await lockLogForAppend(tx);
-        const [row] = await tx.select({ top: max(logEntries.idx) }).from(logEntries);
-        const idx = row?.top === null || row?.top === undefined ? 0 : Number(row.top) + 1;
-        const built = await build(idx);
-        merkle.fromHex(built.leafHash);
-        await tx.insert(logEntries).values({ idx, leafHash: built.leafHash, receiptId });
-        try {
-          await storeSubtrees(tx, idx, [built.leafHash]);
-        } catch (err) {
-          if (!(err instanceof MissingSubtreeError)) throw err;
-          // Entries below idx lack their nodes (an older log): hash them in now, then this one.
-          await catchUpSubtrees(tx, idx);
-          await storeSubtrees(tx, idx, [built.leafHash]);
-        }
-        return { ...built, idx };
+        const { next, source } = await openAppend(tx);
+        const built = await build(next);
+        if (built.length === 0) return [];
+        const leaves = built.map((b) => merkle.fromHex(b.leafHash));
+        const entries = built.map((b, i) => ({ ...b, idx: next + i }));
+        const nodes = subtreesCompletedBy(next, leaves, source).map((n) => ({ level: n.level, idx: n.index, hash: merkle.toHex(n.hash) }));
+        const rows = entries.map((e) => ({ idx: e.idx, leaf_hash: e.leafHash, receipt_id: e.receiptId }));
+        const writes = [
+          sql`INSERT INTO log_entries (idx, leaf_hash, receipt_id)
+              SELECT idx, leaf_hash, receipt_id FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(idx bigint, leaf_hash text, receipt_id uuid)`,
+          sql`INSERT INTO log_nodes (level, idx, hash)
+              SELECT level, idx, hash FROM jsonb_to_recordset(${JSON.stringify(nodes)}::jsonb) AS r(level integer, idx bigint, hash text)`,
+          ...alsoWrite(entries),
+        ];
+        await tx.execute(sql`WITH ${sql.join(
+          writes.map((w, i) => sql`${sql.raw(`w${i}`)} AS (${w})`),
+          sql`, `,
+        )} SELECT 1`);
+        return entries;
       });
     },
 

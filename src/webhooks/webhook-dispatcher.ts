@@ -6,7 +6,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/config.js';
-import type { Db } from '../db/database.js';
+import { type Db, rowsOf } from '../db/database.js';
 import { eventBody, messageId } from './webhook-payloads.js';
 import { sendWebhook } from './webhook-sender.js';
 import { signMessage } from './webhook-signing.js';
@@ -30,7 +30,6 @@ export function retryDelayMs(attempt: number, baseMs: number, random = Math.rand
 }
 
 type Rows<T> = { rows: T[] } | T[];
-const rowsOf = <T>(result: Rows<T>): T[] => (Array.isArray(result) ? result : result.rows);
 
 export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   const { db, config, log } = deps;

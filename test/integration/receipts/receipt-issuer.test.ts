@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inArray } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts } from '../../../src/accounts/accounts-schema.js';
 import { openDatabase } from '../../../src/db/database.js';
@@ -9,7 +11,9 @@ import { models } from '../../../src/models/models-schema.js';
 import { sha256Hex } from '../../../src/receipts/canonical-json.js';
 import { createKeyStore, type KeyStore } from '../../../src/receipts/key-store.js';
 import { accountPseudonym, ReceiptBuildError } from '../../../src/receipts/receipt-builder.js';
-import { createReceiptIssuer, type ReceiptIssuer } from '../../../src/receipts/receipt-issuer.js';
+import { createReceiptIssuer, type IssuedReceipt, type ReceiptIssuer } from '../../../src/receipts/receipt-issuer.js';
+import { addToReceiptOutbox, createReceiptOutbox } from '../../../src/receipts/receipt-outbox.js';
+import { receiptOutbox, receipts } from '../../../src/receipts/receipts-schema.js';
 import { decodeReceipt } from '../../../src/receipts/receipt-signer.js';
 import { verifyReceiptInclusion, verifyReceiptSignature } from '../../../src/receipts/receipt-verifier.js';
 import type { JwsSigner } from '../../../src/receipts/signing-keys.js';
@@ -164,6 +168,53 @@ describe('receipt issuer', () => {
     const issued = await issuer.issue({ job, model, worker, attestation: await attest(job, result) });
     expect(decodeReceipt(issued.jws).payload).toMatchObject({ kind: 'evaluate', parameters: null, usage: { input_tokens: 3, output_tokens: 0 } });
     expect((await verifyReceiptSignature(issued.jws, await keys.jwks())).ok).toBe(true);
+  });
+
+  it('issues a batch under one lock: consecutive indexes, each receipt verifies, a refused job appends nothing and holds up no other', async () => {
+    const batch = await Promise.all([' one', ' two', ' three', ' four'].map((o) => finishedJob(o)));
+    const forged = batch[2];
+    const inputs = await Promise.all(
+      batch.map(async (job) => ({ job, model, worker, attestation: await attest(job, job === forged ? { output: ' forged', finish_reason: 'length' } : job.result ?? {}) })),
+    );
+    const before = await log.size();
+    // The first job twice: one receipt for it.
+    const out = await issuer.issueMany([...inputs, inputs[0]]);
+    expect(out.get(forged.id)).toBeInstanceOf(ReceiptBuildError);
+    const issued = batch.filter((j) => j !== forged).map((j) => out.get(j.id) as IssuedReceipt);
+    expect(issued.map((r) => r.logIndex)).toEqual([before, before + 1, before + 2]);
+    expect(await log.size()).toBe(before + 3);
+    expect(await issuer.findByJob(forged.id)).toBeUndefined();
+    const jwks = await keys.jwks();
+    for (const r of issued) {
+      expect(r.replayed).toBe(false);
+      expect(decodeReceipt(r.jws).payload.log_index).toBe(r.logIndex);
+      expect(await verifyReceiptInclusion(r.jws, await log.inclusionProof(r.receiptId), jwks)).toMatchObject({ ok: true });
+    }
+    // Issued again in a later batch: the same receipts, replayed, and nothing appended.
+    const again = await issuer.issueMany(inputs.filter((i) => i.job !== forged));
+    expect([...again.values()].map((r) => (r as IssuedReceipt).receiptId)).toEqual(issued.map((r) => r.receiptId));
+    expect([...again.values()].every((r) => (r as IssuedReceipt).replayed)).toBe(true);
+    expect(await log.size()).toBe(before + 3);
+  });
+
+  it('drains concurrent requests for receipts from the outbox: each job once, a refused one left there with its error', async () => {
+    const batch = await Promise.all([' a', ' b', ' c', ' d', ' e'].map((o) => finishedJob(o)));
+    const forged = batch[4];
+    for (const job of batch) {
+      const attestation = await attest(job, job === forged ? { output: ' forged', finish_reason: 'length' } : job.result ?? {});
+      await addToReceiptOutbox(t.database.db, { jobId: job.id, attestation, worker });
+    }
+    const outbox = createReceiptOutbox({ db: t.database.db, keyStore: keys, log, logger: pino({ level: 'silent' }) });
+    const before = await log.size();
+    const outcomes = await Promise.all([...batch, batch[0]].map((job) => outbox.drainJob(job.id, job === batch[1] ? { job } : undefined)));
+    expect(outcomes).toEqual(['issued', 'issued', 'issued', 'issued', 'failed', 'issued']);
+    expect(await log.size()).toBe(before + 4);
+    const rows = await t.database.db.select().from(receipts).where(inArray(receipts.jobId, batch.map((j) => j.id)));
+    expect(rows.map((r) => r.jobId).sort()).toEqual(batch.slice(0, 4).map((j) => j.id).sort());
+    expect(new Set(rows.map((r) => r.logIndex)).size).toBe(4);
+    const left = await t.database.db.select().from(receiptOutbox).where(inArray(receiptOutbox.jobId, batch.map((j) => j.id)));
+    expect(left).toMatchObject([{ jobId: forged.id, attempts: 1, lastError: expect.stringMatching(/attestation does not match the job: output_sha256/) }]);
+    expect(await outbox.drainJob(batch[0].id)).toBe('gone');
   });
 
   it('issues inside a transaction on the embedded database (one connection, no deadlock)', async () => {

@@ -26,6 +26,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# The web app (npm ci's prepare step ran before web/ was here): built into web/dist, served at /.
+COPY web ./web
+RUN npm run build:web
 
 # Production dependencies only, installed apart so the runtime stage has neither the toolchain nor
 # the npm cache.
@@ -43,6 +46,7 @@ ENV NODE_ENV=production \
 COPY package.json package-lock.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY migrations ./migrations
 # The bundled English default model (npm run model:train-default); the embedded default serves it.
 COPY models ./models

@@ -31,6 +31,7 @@ import services from './plugins/services.js';
 import swagger from './plugins/swagger.js';
 import wallet from './wallet/wallet-plugin.js';
 import walletRoutes from './wallet/wallet-routes.js';
+import webApp from './plugins/web-app.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(walletRoutes);
   await app.register(openaiRoutes, { prefix: '/openai/v1' });
   await app.register(webhooks, { documentOnly: deps.documentOnly });
+  await app.register(webApp, { chain: deps.chain ?? null });
   return app;
 }
 

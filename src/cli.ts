@@ -5,16 +5,14 @@ import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getAddress, isAddress } from 'ethers';
 import { ConfigError, loadConfig } from './config/config.js';
-import type { InclusionProof, SignedTreeHead } from './receipts/log-types.js';
 import {
-  checkReceipt,
+  checkReceiptAtGateway,
   getJson,
   isTrustedKeys,
   jsonRpcOverHttp,
   KeysUnavailableError,
   parseMarketplaceDocument,
   type ReceiptReport,
-  resolveTrust,
   type TrustPins,
   type TrustReport,
 } from './verifier/index.js';
@@ -184,10 +182,6 @@ async function loadPins(values: ReturnType<typeof parseVerifyArgs>['values']): P
   return pins;
 }
 
-interface TreeHeadAnswer {
-  latest_anchored: SignedTreeHead | null;
-}
-
 function printTrust(trust: TrustReport) {
   process.stdout.write(`identity: ${trust.identity}\n`);
   process.stdout.write(`keys: ${trust.keys}\n`);
@@ -248,36 +242,17 @@ async function verify(argv: string[]): Promise<number> {
   const rpcUrl = values.rpc || process.env.CHAIN_RPC_URL?.split(',')[0]?.trim() || undefined;
   if (rpcUrl !== undefined && !URL.canParse(rpcUrl)) return usage(`--rpc ${rpcUrl} is not a URL`);
 
-  let jws: string;
-  let trust: Awaited<ReturnType<typeof resolveTrust>>;
+  if (!rpcUrl) process.stderr.write('posthuman verify: no chain RPC (--rpc or CHAIN_RPC_URL): the chain checks fail\n');
+  let checked: Awaited<ReturnType<typeof checkReceiptAtGateway>>;
   try {
-    jws = await loadReceipt(positionals[0], gateway, values['api-key'] || process.env.POSTHUMAN_API_KEY || undefined);
-    trust = await resolveTrust({ gateway, pins: await loadPins(values) });
+    const jws = await loadReceipt(positionals[0], gateway, values['api-key'] || process.env.POSTHUMAN_API_KEY || undefined);
+    checked = await checkReceiptAtGateway({ jws, gateway, rpc: rpcUrl ? jsonRpcOverHttp(rpcUrl) : null, pins: await loadPins(values) });
   } catch (err) {
     if (!(err instanceof VerifyInputError) && !(err instanceof KeysUnavailableError)) throw err;
     process.stderr.write(`posthuman verify: ${err.message}\n`);
     return 2;
   }
-
-  // The tree head answer is the gateway's word: its head is checked against signature and chain.
-  let head: TreeHeadAnswer | null = null;
-  let headError: string | undefined;
-  try {
-    head = (await getJson(`${gateway}/v1/log/tree-head`)) as TreeHeadAnswer;
-  } catch (err) {
-    headError = (err as Error).message;
-  }
-  if (!rpcUrl) process.stderr.write('posthuman verify: no chain RPC (--rpc or CHAIN_RPC_URL): the chain checks fail\n');
-  const report = await checkReceipt({
-    jws,
-    jwks: trust.keys,
-    rpc: rpcUrl ? jsonRpcOverHttp(rpcUrl) : null,
-    anchoredHead: head?.latest_anchored ?? null,
-    anchoredHeadError: headError,
-    fetchInclusion: async (receiptId, treeSize) =>
-      (await getJson(`${gateway}/v1/log/proof/inclusion?receipt=${encodeURIComponent(receiptId)}&tree_size=${treeSize}`)) as InclusionProof,
-    identity: trust.identity,
-  });
+  const { report, trust } = checked;
   if (values.json) process.stdout.write(`${JSON.stringify({ ...report, trust: trust.report }, null, 2)}\n`);
   else printReport(report, trust.report);
   return report.ok ? 0 : 1;

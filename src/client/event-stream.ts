@@ -19,7 +19,8 @@ function lineEnd(buffer: string): [number, number] | null {
 }
 
 export async function* readEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<EventMessage> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  // DOM's TextDecoderStream types its writable side as BufferSource; a byte stream is what it takes.
+  const reader = body.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).getReader();
   let buffer = '';
   let event = '';
   let data: string[] = [];

@@ -31,6 +31,13 @@ export interface Config {
   publicRateLimitPerMinute: number;
   /** The marketplace's fee on every job's revenue, in basis points (0..10000); the rest goes to owners. */
   marketplaceFeeBps: number;
+  /** The web app at `/` (README: Web app). */
+  web: {
+    /** A block explorer link for a chain value: `{kind}` becomes address, tx or token, `{value}` the value. */
+    explorerUrlPattern: string | undefined;
+    /** The JSON-RPC URL browsers read the chain from to verify receipts; unset: the embedded chain's, else none. */
+    chainRpcUrl: string | undefined;
+  };
   sse: {
     /** Concurrent Server-Sent Events streams one API key may hold open (per gateway process). */
     maxPerKey: number;
@@ -182,6 +189,15 @@ function readGwei(env: Env, name: string): string | undefined {
   return raw;
 }
 
+/** EXPLORER_URL_PATTERN: an http(s) URL holding `{value}` (and usually `{kind}`), e.g. https://etherscan.io/{kind}/{value} */
+function readExplorerPattern(env: Env): string | undefined {
+  const raw = env.EXPLORER_URL_PATTERN;
+  if (raw === undefined || raw === '') return undefined;
+  if (!raw.includes('{value}')) throw new ConfigError('EXPLORER_URL_PATTERN', 'must contain {value} (and usually {kind}), e.g. https://etherscan.io/{kind}/{value}');
+  readUrl({ EXPLORER_URL_PATTERN: raw.replaceAll('{kind}', 'address').replaceAll('{value}', '0') }, 'EXPLORER_URL_PATTERN', ['http:', 'https:']);
+  return raw;
+}
+
 /** A comma-separated list of URLs (each checked as readUrl does), kept as one normalised string. */
 function readUrlList(env: Env, name: string, protocols: string[]): string | undefined {
   const raw = env[name];
@@ -292,6 +308,10 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: env.METRICS_PORT ? readInt(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     publicRateLimitPerMinute: readInt(env, 'PUBLIC_RATE_LIMIT_PER_MINUTE', 300, 0, 1_000_000),
     marketplaceFeeBps: readInt(env, 'MARKETPLACE_FEE_BPS', Number(MARKETPLACE_FEE_BPS), 0, 10_000),
+    web: {
+      explorerUrlPattern: readExplorerPattern(env),
+      chainRpcUrl: readUrl(env, 'WEB_CHAIN_RPC_URL', ['http:', 'https:']),
+    },
     sse: {
       maxPerKey: readInt(env, 'SSE_MAX_PER_KEY', 8, 1, 10_000),
       maxLifetimeMs: readInt(env, 'SSE_MAX_LIFETIME_MS', 600_000, 100, 86_400_000),

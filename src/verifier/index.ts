@@ -4,6 +4,7 @@
 export { ATTESTATION_TYP, AttestationPayload, decodeAttestation, Runtime, verifyAttestation } from './attestation.js';
 export { canonicalBytes, canonicalJson, type JsonValue, toJsonValue } from './canonical-json.js';
 export { getJson } from './fetch-json.js';
+export { checkReceiptAtGateway, type GatewayCheck } from './gateway-check.js';
 export { type JsonRpc, jsonRpcOverHttp } from './json-rpc.js';
 export { decodeCompactJws, verifyCompactJws } from './jws.js';
 export { type Jwks, type KeyPurpose, type PublicJwk, type TrustedKeys, isTrustedKeys } from './keys.js';

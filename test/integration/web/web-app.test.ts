@@ -1,0 +1,172 @@
+// The web app in a real browser (playwright-core driving Debian's chromium) against a served gateway,
+// a worker process, Postgres, Redis and a local chain: browse the market, sign in, see an API error,
+// stream an inference, verify its receipt in the browser, create and revoke a key.
+import { existsSync, mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { registerModel } from '../../../src/models/model-registration.js';
+import { type EmbeddedOcean, startEmbeddedOcean } from '../../../src/ocean/embedded-ocean.js';
+import type { RunningProcess } from '../../helpers/child-process.js';
+import { createFundedAccount, createTestApp, registerTinyModel, type TestApp } from '../../helpers/test-app.js';
+import { startWorker, stopWorker } from '../../helpers/worker-process.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
+const EXPLORER = 'https://explorer.example/{kind}/{value}';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'posthuman-web-'));
+let t: TestApp;
+let ocean: EmbeddedOcean;
+let worker: RunningProcess | undefined;
+let browser: Browser;
+let page: Page;
+let base: string;
+let account: Awaited<ReturnType<typeof createFundedAccount>>;
+let nftAddress: string;
+const pageErrors: string[] = [];
+const dialogs: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`the browser tests need chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  ocean = await startEmbeddedOcean({ dataDir, port: 0 });
+  t = await createTestApp({ POSTHUMAN_DATA_DIR: dataDir, ORDER_POOL_SIZE: '0', ANCHOR_INTERVAL_MS: '0', EXPLORER_URL_PATTERN: EXPLORER }, undefined, {
+    mode: 'embedded',
+    config: ocean.config,
+    stop: () => ocean.stop(),
+  });
+  const model = await t.app.ocean!.ensurePublished(t.app.db, await registerTinyModel(t));
+  nftAddress = model.nftAddress!;
+  await registerModel(t.app.db, t.config.dataDir, { id: 'hostile', name: HOSTILE_NAME, sourceDir: inject('tinyModelDir'), pricePerJob: 1n, pricePer1kTokens: 1n });
+  worker = await startWorker(t, { CHAIN: 'on', CHAIN_RPC_URL: ocean.chain.rpcUrl, WORKER_ID: 'web-worker' });
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  account = await createFundedAccount(t, { name: 'Web tester', credits: 5_000_000, scopes: ['infer', 'evaluate', 'keys'] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(msg.text());
+  });
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopWorker(worker);
+  expect(t.app.contractViolations).toEqual([]);
+  await t?.close();
+  await ocean?.stop();
+});
+
+describe('the gateway serves the app', () => {
+  it('answers / and its assets with their types, cache rules and a strict CSP, beside the API', async () => {
+    const index = await fetch(`${base}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const csp = index.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain(`connect-src 'self' ${new URL(ocean.chain.rpcUrl).origin}`);
+    const html = await index.text();
+    // No inline script: every <script> names a file.
+    expect(html.match(/<script\b[^>]*>/g)?.every((tag) => /\ssrc="\/assets\//.test(tag))).toBe(true);
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1];
+    const asset = await fetch(`${base}${script}`);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect((await fetch(`${base}/app-config.json`)).headers.get('content-type')).toContain('application/json');
+    expect(await (await fetch(`${base}/app-config.json`)).json()).toEqual({ explorer_url_pattern: EXPLORER, chain_rpc_url: ocean.chain.rpcUrl });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/docs/`)).status).toBe(200);
+    expect((await fetch(`${base}/v1/models`)).status).toBe(200);
+    const missing = await fetch(`${base}/assets/nothing.js`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+  });
+});
+
+describe('in a browser', () => {
+  it('shows the market with on-chain facts linked to the explorer, and a hostile model name as text', async () => {
+    await page.goto(`${base}/`);
+    await page.getByRole('heading', { level: 1, name: 'Market' }).waitFor();
+    const card = page.locator('article', { has: page.getByRole('heading', { name: 'tiny-gpt2' }) });
+    await card.waitFor();
+    await expect(card.getByText(/^did:op:/).textContent()).resolves.toMatch(/^did:op:[0-9a-f]{64}$/);
+    expect(await card.locator(`a[href="https://explorer.example/token/${nftAddress}"]`).count()).toBe(1);
+    const hostile = page.getByRole('heading', { name: HOSTILE_NAME, exact: true });
+    expect(await hostile.textContent()).toBe(HOSTILE_NAME);
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+
+  it("shows the API's problem detail for a wrong key, then signs in with the right one", async () => {
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByLabel('API key').fill('ph_wrongwrong_000000000000000000000000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const expected = (await t.app.inject({ method: 'GET', url: '/v1/account', headers: { authorization: 'Bearer ph_wrongwrong_000000000000000000000000' } })).json();
+    expect(expected.detail).toBeTruthy();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(expected.detail);
+
+    await page.getByLabel('API key').fill(account.key.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByTestId('balance').filter({ hasText: '5 cr' }).textContent({ timeout: 30_000 })).resolves.toBe('5 cr');
+  });
+
+  it('streams an inference without moving the page, then verifies its receipt in the browser', async () => {
+    await page.getByRole('link', { name: 'Playground' }).click();
+    await page.locator('#infer-model').selectOption('tiny-gpt2');
+    await page.getByLabel('Prompt').first().fill('The gateway');
+    await page.getByLabel('Tokens to generate at most').fill('8');
+    const totalsBefore = await page.locator('dl.totals').first().boundingBox();
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    // The cost appears when the job is done (or an error instead, which fails here with its text).
+    await page.locator('[data-testid="cost"]:has-text("cr"), main [role="alert"]').first().waitFor({ timeout: 60_000 });
+    expect(await page.locator('main [role="alert"]').allTextContents()).toEqual([]);
+    expect(await page.locator('output.stream').textContent()).toMatch(/^The gateway.+/s);
+    expect(await page.getByTestId('usage').textContent()).toMatch(/^\d+ \/ 8$/);
+    expect(await page.locator('dl.totals').first().boundingBox()).toEqual(totalsBefore);
+
+    await page.getByRole('button', { name: 'Verify in browser' }).waitFor({ timeout: 90_000 });
+    const anchored = await t.app.inject({ method: 'POST', url: '/v1/admin/log/anchor', headers: t.operatorHeaders, payload: {} });
+    expect(anchored.statusCode, anchored.body).toBe(200);
+    await page.getByRole('button', { name: 'Verify in browser' }).click();
+    const verdict = page.getByText(/^(Verified|Not verified):/);
+    await verdict.waitFor({ timeout: 60_000 });
+    const checks = await page.locator('ul.checks li').allTextContents();
+    expect(checks.length, checks.join('\n')).toBe(5);
+    expect(await verdict.textContent(), checks.join('\n')).toBe('Verified: all 5 checks passed.');
+    expect(await page.locator('ul.checks li.pass').evaluateAll((els) => els.map((e) => e.getAttribute('data-check')))).toEqual([
+      'signature',
+      'attestation',
+      'weights',
+      'order',
+      'inclusion',
+    ]);
+  });
+
+  it('creates a key, shown once, that works; then revokes it', async () => {
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByLabel('Name of a new key').fill('browser-made');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = (await page.getByTestId('new-key').textContent({ timeout: 30_000 }))!.trim();
+    expect(secret).toMatch(/^ph_/);
+    const headers = { authorization: `Bearer ${secret}` };
+    expect((await t.app.inject({ method: 'GET', url: '/v1/account', headers })).statusCode).toBe(200);
+
+    await page.getByRole('button', { name: 'Revoke key browser-made' }).click();
+    await page.getByRole('row', { name: /browser-made/ }).getByText(/^revoked /).waitFor({ timeout: 30_000 });
+    expect((await t.app.inject({ method: 'GET', url: '/v1/account', headers })).statusCode).toBe(401);
+  });
+
+  it('raised no script error and no CSP violation on the way', () => {
+    expect(pageErrors.filter((e) => !/Failed to load resource: the server responded with a status of 401/.test(e))).toEqual([]);
+    expect(dialogs).toEqual([]);
+  });
+});

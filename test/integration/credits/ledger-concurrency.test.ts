@@ -102,4 +102,34 @@ describe('credit ledger under concurrency', () => {
     await t.app.ledger.hold({ accountId: account.id, apiKeyId: key.id, amount: 6n, idempotencyKey: 'cap-fit' });
     expect(await t.app.ledger.balances(account.id)).toMatchObject({ available: 9_900n, held: 96n });
   });
+
+  it('holds, settles and releases of one account race (their books in opposite directions) without a deadlock, to the credit', async () => {
+    const { account, key } = await createFundedAccount(t, { credits: 1_000, spendCap: 600 });
+    const marketplace = await t.app.db.transaction((tx) => t.app.ledger.systemBook(tx, 'marketplace'));
+    const bookBalance = async (id: string) =>
+      BigInt(
+        ((await t.app.db.execute(sql`SELECT balance::text AS b FROM ledger_books WHERE id = ${id}`)) as unknown as { rows: { b: string }[] }).rows[0].b,
+      );
+    const marketBefore = await bookBalance(marketplace);
+    // 20 open holds of 10 to settle (capturing 0..19) while 40 new holds of 10 compete for what is left.
+    const open = [];
+    for (let i = 0; i < 20; i++) open.push(await t.app.ledger.hold({ accountId: account.id, apiKeyId: key.id, amount: 10n, idempotencyKey: `race-open-${i}` }));
+    const outcomes = await Promise.allSettled([
+      ...open.map((h, i) => (i % 5 === 4 ? t.app.ledger.release(h.holdId) : t.app.ledger.settle({ holdId: h.holdId, capture: BigInt(i % 10) }))),
+      ...Array.from({ length: 40 }, (_, i) => t.app.ledger.hold({ accountId: account.id, apiKeyId: key.id, amount: 10n, idempotencyKey: `race-new-${i}` })),
+    ]);
+    const failed = outcomes.filter((o) => o.status === 'rejected') as PromiseRejectedResult[];
+    // Only the cap may refuse a hold (600 of spend: 200 held before, less what settles give back); nothing deadlocks.
+    expect(failed.every((f) => (f.reason as AppError).code === 'spend_cap_exceeded'), String(failed[0]?.reason)).toBe(true);
+    expect(outcomes.slice(0, 20).every((o) => o.status === 'fulfilled')).toBe(true);
+    const captured = open.reduce((sum, _, i) => sum + (i % 5 === 4 ? 0n : BigInt(i % 10)), 0n);
+    const newHolds = outcomes.slice(20).filter((o) => o.status === 'fulfilled').length;
+    expect(await t.app.ledger.balances(account.id)).toMatchObject({ available: 1_000n - captured - 10n * BigInt(newHolds), held: 10n * BigInt(newHolds) });
+    expect(await bookBalance(marketplace)).toBe(marketBefore + captured);
+    const [{ spent }] = (
+      (await t.app.db.execute(sql`SELECT spent::text AS spent FROM api_keys WHERE id = ${key.id}`)) as unknown as { rows: { spent: string }[] }
+    ).rows;
+    expect(BigInt(spent)).toBe(captured + 10n * BigInt(newHolds));
+    expect(await ledgerInvariants()).toEqual({ unbalanced: 0, drift: 0, total: '0', negative: 0 });
+  });
 });

@@ -90,6 +90,8 @@ export interface Config {
     confirmations: number | undefined;
     /** Floor of the priority fee (gwei, decimals allowed); unset = the chain's default (30 on Polygon, else 0). */
     minPriorityFeeGwei: string | undefined;
+    /** A transaction pending this long is sent again, same nonce, fees bumped; unset = the chain's default (15 s local, 30-60 s elsewhere). */
+    replaceAfterMs: number | undefined;
   };
   /** Wallet access: Sign-In with Ethereum, credits bought on chain, payouts (README: Wallet access). */
   wallet: {
@@ -341,6 +343,7 @@ export function loadConfig(env: Env = process.env): Config {
       watchIntervalMs: readInt(env, 'CHAIN_WATCH_INTERVAL_MS', 1000, 100, 600_000),
       confirmations: env.CHAIN_CONFIRMATIONS ? readInt(env, 'CHAIN_CONFIRMATIONS', 0, 0, 1000) : undefined,
       minPriorityFeeGwei: readGwei(env, 'CHAIN_MIN_PRIORITY_FEE_GWEI'),
+      replaceAfterMs: env.CHAIN_TX_REPLACE_AFTER_MS ? readInt(env, 'CHAIN_TX_REPLACE_AFTER_MS', 0, 1000, 3_600_000) : undefined,
     },
     wallet: readWallet(env),
     worker: {

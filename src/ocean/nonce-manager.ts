@@ -1,12 +1,14 @@
 // A wallet that can have many transactions in flight at once: nonces are handed out locally under a
 // lock, and re-read from the chain's pending count after any failed broadcast or a dropped transaction.
 // Each transaction's gas limit comes from the node's estimate (tx-fees.ts: a margin, the call's fixed
-// limit as fallback and ceiling); fees are EIP-1559 with the chain's minimum priority fee.
+// limit as fallback and ceiling); fees are EIP-1559 with the chain's minimum priority fee. A sent
+// transaction not mined within `replaceAfterMs` (or dropped by the node) is sent again with the same
+// nonce and fees bumped as nodes require, so one stuck nonce never holds up the later ones for good.
 import { type JsonRpcProvider, type TransactionReceipt, Wallet, getCreateAddress, toQuantity } from 'ethers';
 import { toOceanError } from './rpc-errors.js';
-import { type WaitOptions, waitForSuccess } from './tx-receipts.js';
+import { type ReplacementHooks, type WaitOptions, waitForSuccess } from './tx-receipts.js';
 import { OceanError } from './ocean-error.js';
-import { type FeeQuote, feeQuote, gasLimitFor } from './tx-fees.js';
+import { type FeeQuote, feeQuote, gasLimitFor, replacementFees } from './tx-fees.js';
 
 export interface TxRequest {
   /** Omit to deploy a contract. */
@@ -41,9 +43,25 @@ export interface ManagedSignerOptions {
   minPriorityFeeWei?: bigint;
   /** Ask the node for each transaction's gas (default true); false signs with the fixed limits. */
   estimateGas?: boolean;
+  /** A transaction pending this long is sent again, same nonce, fees bumped. Default 30 s. */
+  replaceAfterMs?: number;
 }
 
 type Fees = FeeQuote & { at: number };
+
+/** Replacements of one nonce at most: each raises the fees by REPLACEMENT_BUMP_PERCENT. */
+export const MAX_REPLACEMENTS = 5;
+
+/** One nonce in flight: what was signed, so it can be signed again with higher fees. */
+interface Flight {
+  nonce: number;
+  request: TxRequest;
+  gasLimit: bigint;
+  fees: FeeQuote;
+  hashes: string[];
+  lastSentAt: number;
+  replacements: number;
+}
 
 export class ManagedSigner {
   readonly address: string;
@@ -54,6 +72,9 @@ export class ManagedSigner {
   private readonly waitOptions: WaitOptions;
   private readonly minTip: bigint;
   private readonly estimate: boolean;
+  private readonly replaceAfterMs: number;
+  /** Sent and not yet waited out, by nonce; a nonce re-read from the chain skips these. */
+  private readonly flights = new Map<number, Flight>();
   private nextNonce: number | undefined;
   private fees: Fees | undefined;
   private lock: Promise<unknown> = Promise.resolve();
@@ -67,6 +88,9 @@ export class ManagedSigner {
     this.waitOptions = { confirmations: options.confirmations ?? 0, ...options.wait };
     this.minTip = options.minPriorityFeeWei ?? 0n;
     this.estimate = options.estimateGas ?? true;
+    this.replaceAfterMs = options.replaceAfterMs ?? 30_000;
+    // A wait must outlast the replacements it may send.
+    this.waitOptions.timeoutMs ??= 60_000 + this.replaceAfterMs * MAX_REPLACEMENTS;
   }
 
   /** Signs and broadcasts; resolves once the node accepted the tx (not mined). */
@@ -84,11 +108,15 @@ export class ManagedSigner {
    * removed it included) makes the next send re-read the nonce.
    */
   async wait(sent: SentTx, options?: WaitOptions): Promise<TransactionReceipt> {
+    const flight = this.flights.get(sent.nonce);
+    const ours = flight?.hashes.includes(sent.hash) ? flight : undefined;
     try {
-      return await waitForSuccess(this.provider, sent.hash, { ...this.waitOptions, ...options });
+      return await waitForSuccess(this.provider, sent.hash, { ...this.waitOptions, ...options }, ours ? this.replacing(ours) : undefined);
     } catch (err) {
       if (err instanceof OceanError && (err.code === 'tx_dropped' || err.code === 'tx_timeout')) this.markStale();
       throw err;
+    } finally {
+      if (ours) this.flights.delete(ours.nonce);
     }
   }
 
@@ -99,6 +127,58 @@ export class ManagedSigner {
   /** Forget the local nonce: the next send reads the chain's pending count (fills any gap). */
   markStale(): void {
     this.nextNonce = undefined;
+  }
+
+  /**
+   * While a flight is pending: once it has waited `replaceAfterMs` since its last send, or no node
+   * knows it any more, it is signed again with the same nonce and bumped fees and broadcast; the wait
+   * then watches every hash of the nonce. A nonce the chain shows used by none of them is an error.
+   */
+  private replacing(flight: Flight): ReplacementHooks {
+    return {
+      hashes: () => flight.hashes,
+      stillPending: async (dropped) => {
+        if (!dropped && Date.now() - flight.lastSentAt < this.replaceAfterMs) return;
+        const used = await this.provider.getTransactionCount(this.address, 'latest');
+        if (used > flight.nonce) {
+          // Mined since the receipts were read (the next poll finds it), or another sender's tx took the nonce.
+          for (const hash of flight.hashes) if (await this.provider.getTransactionReceipt(hash)) return;
+          throw new OceanError('tx_dropped', `nonce ${flight.nonce} was used by a transaction other than ours (${flight.hashes.join(', ')})`, { txHash: flight.hashes[0] });
+        }
+        if (flight.replacements >= MAX_REPLACEMENTS) {
+          if (dropped) throw new OceanError('tx_dropped', `transaction ${flight.hashes[0]} (nonce ${flight.nonce}) was dropped again after ${MAX_REPLACEMENTS} replacements`, { txHash: flight.hashes[0] });
+          return;
+        }
+        await this.replace(flight);
+      },
+    };
+  }
+
+  /** Signs the flight's call again under its nonce with bumped fees and broadcasts it. */
+  private async replace(flight: Flight): Promise<void> {
+    this.fees = undefined;
+    const fees = replacementFees(flight.fees, await this.feeQuote());
+    const signed = await this.wallet.signTransaction({
+      chainId: this.chainId,
+      nonce: flight.nonce,
+      to: flight.request.to ?? null,
+      data: flight.request.data,
+      value: flight.request.value ?? 0n,
+      gasLimit: flight.gasLimit,
+      ...fees,
+    });
+    flight.replacements++;
+    flight.lastSentAt = Date.now();
+    let hash: string;
+    try {
+      hash = (await this.provider.send('eth_sendRawTransaction', [signed])) as string;
+    } catch {
+      // Underpriced against a tx we do not see, or the nonce just got mined: the wait goes on and
+      // tries again after another interval. A dead RPC shows up in the wait's own reads.
+      return;
+    }
+    flight.fees = fees;
+    flight.hashes.push(hash);
   }
 
   /**
@@ -121,12 +201,16 @@ export class ManagedSigner {
   private async sendLocked(request: TxRequest, gas: { limit: bigint; from: 'estimate' | 'fixed' }): Promise<SentTx> {
     let nonce: number;
     let signed: string;
+    let fees: FeeQuote;
     try {
       if (this.nextNonce === undefined) {
-        this.nextNonce = await this.provider.getTransactionCount(this.address, 'pending');
+        let next = await this.provider.getTransactionCount(this.address, 'pending');
+        // A nonce still in flight (dropped by the node, being sent again) is not free.
+        while (this.flights.has(next)) next++;
+        this.nextNonce = next;
       }
       nonce = this.nextNonce;
-      const { at: _at, ...fees } = await this.currentFees();
+      fees = await this.feeQuote();
       signed = await this.wallet.signTransaction({
         chainId: this.chainId,
         nonce,
@@ -149,9 +233,15 @@ export class ManagedSigner {
       throw toOceanError(err, `broadcasting nonce ${nonce}`);
     }
     this.nextNonce = nonce + 1;
+    this.flights.set(nonce, { nonce, request, gasLimit: gas.limit, fees, hashes: [hash], lastSentAt: Date.now(), replacements: 0 });
     const sent: SentTx = { hash, nonce, gasLimit: gas.limit, gasFrom: gas.from };
     if (!request.to) sent.contractAddress = getCreateAddress({ from: this.address, nonce });
     return sent;
+  }
+
+  private async feeQuote(): Promise<FeeQuote> {
+    const { at: _at, ...fees } = await this.currentFees();
+    return fees;
   }
 
   private async currentFees(): Promise<Fees> {

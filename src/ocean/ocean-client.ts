@@ -25,7 +25,7 @@ export interface OceanClientOptions {
 export function createOceanClient(config: OceanChainConfig, options: OceanClientOptions = {}) {
   const provider = createRpcProvider(config.rpcUrl, config.chainId, options.rpcTimeoutMs);
   const txPolicy = options.txPolicy ?? chainTxPolicy(config.chainId);
-  const signerOptions = { chainId: config.chainId, wait: options.wait, confirmations: txPolicy.confirmations, minPriorityFeeWei: txPolicy.minPriorityFeeWei };
+  const signerOptions = { chainId: config.chainId, wait: options.wait, confirmations: txPolicy.confirmations, minPriorityFeeWei: txPolicy.minPriorityFeeWei, replaceAfterMs: txPolicy.replaceAfterMs };
   const consumer = new ManagedSigner(config.consumerPrivateKey, provider, signerOptions);
   // Two signers on one key would hand out the same nonces: share the instance.
   const publisher =

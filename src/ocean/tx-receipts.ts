@@ -2,6 +2,8 @@
 // merely slow transaction apart, so callers never treat an unconfirmed hash as a success. With
 // confirmations, the receipt counts only once that many blocks are mined on top of its block and it
 // is still there, in the same block: a reorg meanwhile sends the wait back to the mempool's answer.
+// A sender that may replace the transaction (same nonce, higher fees) passes hooks: the wait then
+// watches every hash of that nonce and tells the sender, at each poll, that none is mined yet.
 import type { JsonRpcProvider, TransactionReceipt } from 'ethers';
 import { OceanError } from './ocean-error.js';
 import { toOceanError } from './rpc-errors.js';
@@ -13,7 +15,34 @@ export interface WaitOptions {
   confirmations?: number;
 }
 
+/** For a transaction its sender may send again under the same nonce. */
+export interface ReplacementHooks {
+  /** Every hash sent for this nonce so far, oldest first. */
+  hashes(): readonly string[];
+  /**
+   * Called at each poll while none of them is mined; `dropped` once no node has known any of them
+   * for two checks in a row (instead of failing with tx_dropped). May send a replacement, or throw.
+   */
+  stillPending(dropped: boolean): Promise<void>;
+}
+
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The first receipt among `hashes`, newest first (a replacement is the likelier one mined). */
+async function firstReceipt(provider: JsonRpcProvider, hashes: readonly string[]): Promise<TransactionReceipt | null> {
+  for (let i = hashes.length - 1; i >= 0; i--) {
+    const receipt = await provider.getTransactionReceipt(hashes[i]);
+    if (receipt) return receipt;
+  }
+  return null;
+}
+
+async function anyKnown(provider: JsonRpcProvider, hashes: readonly string[]): Promise<boolean> {
+  for (let i = hashes.length - 1; i >= 0; i--) {
+    if (await provider.getTransaction(hashes[i])) return true;
+  }
+  return false;
+}
 
 /**
  * Resolves with a receipt of status 1. Throws OceanError `tx_reverted` (status 0), `tx_dropped` (the
@@ -24,7 +53,9 @@ export async function waitForSuccess(
   provider: JsonRpcProvider,
   hash: string,
   options: WaitOptions = {},
+  hooks?: ReplacementHooks,
 ): Promise<TransactionReceipt> {
+  const hashes = () => hooks?.hashes() ?? [hash];
   const timeoutMs = options.timeoutMs ?? 60_000;
   const pollMs = options.pollMs ?? 200;
   const confirmations = options.confirmations ?? 0;
@@ -36,12 +67,12 @@ export async function waitForSuccess(
   let seenIn: number | undefined;
   for (;;) {
     try {
-      const receipt = await provider.getTransactionReceipt(hash);
+      const receipt = await firstReceipt(provider, hashes());
       rpcFailures = 0;
       if (receipt) {
         if (receipt.status !== 1) {
-          throw new OceanError('tx_reverted', `transaction ${hash} reverted in block ${receipt.blockNumber}`, {
-            txHash: hash,
+          throw new OceanError('tx_reverted', `transaction ${receipt.hash} reverted in block ${receipt.blockNumber}`, {
+            txHash: receipt.hash,
           });
         }
         seenIn = receipt.blockNumber;
@@ -56,15 +87,19 @@ export async function waitForSuccess(
       }
       // Every second, ask whether the node still holds the tx; twice unknown in a row = dropped
       // (once could be a load-balanced RPC whose backends have not all seen it yet).
+      let dropped = false;
       if (Date.now() - lastKnownCheck >= 1_000) {
         lastKnownCheck = Date.now();
-        const known = await provider.getTransaction(hash);
-        unknownChecks = known === null ? unknownChecks + 1 : 0;
-        if (unknownChecks >= 2) {
+        unknownChecks = (await anyKnown(provider, hashes())) ? 0 : unknownChecks + 1;
+        if (unknownChecks >= 2 && hooks) {
+          unknownChecks = 0;
+          dropped = true;
+        } else if (unknownChecks >= 2) {
           const detail = seenIn === undefined ? 'is no longer known to the node' : `was mined in block ${seenIn}, then a reorg removed it and the node no longer knows it`;
           throw new OceanError('tx_dropped', `transaction ${hash} ${detail}`, { txHash: hash });
         }
       }
+      await hooks?.stillPending(dropped);
     } catch (err) {
       if (err instanceof OceanError) throw err;
       // A few transient RPC failures are tolerated inside the deadline; a dead RPC is reported.

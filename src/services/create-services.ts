@@ -51,7 +51,8 @@ export async function createServices(role: ServiceRole, deps: ServiceDeps): Prom
   const events = redis ? createRedisJobEvents(redis, config.redisPrefix) : createMemoryJobEvents();
   const ledger = deps.ledger ?? createLedger({ db });
   const gatewayChain = role === 'gateway' ? (deps.chain ?? null) : null;
-  const txOverrides = { confirmations: config.chain.confirmations, minPriorityFeeGwei: config.chain.minPriorityFeeGwei };
+  const { confirmations, minPriorityFeeGwei, replaceAfterMs } = config.chain;
+  const txOverrides = { confirmations, minPriorityFeeGwei, replaceAfterMs };
   const ocean = gatewayChain
     ? createGatewayOcean(gatewayChain.config, { poolSize: config.chain.orderPoolSize, log, db, txPolicy: chainTxPolicy(gatewayChain.config.chainId, txOverrides) })
     : null;

@@ -1,8 +1,10 @@
 // Anchors transparency-log tree heads on chain: the marketplace's own data NFT stores the latest
-// (tree size, root hash) as ERC725 data, so a verifier can check a head against the chain without
-// trusting the gateway. Each anchor is one `setNewData` transaction emitting `DataChanged`; it counts
-// once it has the chain's confirmations, and one a reorg removes before then is sent again.
-import { AbiCoder, getAddress, type JsonRpcProvider, keccak256, type Log, toUtf8Bytes, ZeroAddress } from 'ethers';
+// (tree size, root hash) as ERC725 data, UTF-8 JSON text that ocean.js `Nft.getData` reads, so a
+// verifier can check a head against the chain without trusting the gateway. Each anchor is one
+// `setNewData` transaction emitting `DataChanged`; it counts once it has the chain's confirmations,
+// and one a reorg removes before then is sent again.
+import { getAddress, type JsonRpcProvider, type Log, ZeroAddress } from 'ethers';
+import { decodeHead, encodeHead, LOG_HEAD_KEY } from '../verifier/chain-abi.js';
 import { contractInterface } from './contract-artifacts.js';
 import { GAS } from './gas-limits.js';
 import type { ManagedSigner } from './nonce-manager.js';
@@ -10,9 +12,6 @@ import type { OceanAddresses } from './ocean-addresses.js';
 import { OceanError } from './ocean-error.js';
 import { DEFAULT_RETRY, withRetry } from './retry-policy.js';
 import { toOceanError } from './rpc-errors.js';
-
-export const LOG_HEAD_KEY = keccak256(toUtf8Bytes('posthuman.log.tree_head'));
-const coder = AbiCoder.defaultAbiCoder();
 
 export interface AnchoredHead {
   treeSize: number;
@@ -22,14 +21,8 @@ export interface AnchoredHead {
   blockNumber: number;
 }
 
-export function encodeHead(treeSize: number, rootHash: string): string {
-  return coder.encode(['uint256', 'bytes32'], [BigInt(treeSize), `0x${rootHash.replace(/^0x/, '')}`]);
-}
-
-export function decodeHead(value: string): { treeSize: number; rootHash: string } {
-  const [size, root] = coder.decode(['uint256', 'bytes32'], value);
-  return { treeSize: Number(size), rootHash: (root as string).slice(2) };
-}
+// One codec with the verifier (chain-abi.ts), which reads anchors without the gateway's code.
+export { decodeHead, encodeHead, LOG_HEAD_KEY };
 
 export function createLogAnchor(deps: { publisher: ManagedSigner; addresses: OceanAddresses }) {
   const factory = contractInterface('ERC721Factory');

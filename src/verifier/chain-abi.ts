@@ -1,6 +1,6 @@
 // The few Ocean contract functions and events the verifier reads, as human-readable ABI (the
 // compiled artifacts stay on the gateway), and the ERC725 keys the marketplace writes.
-import { AbiCoder, getAddress, Interface, keccak256, type LogDescription, toUtf8Bytes } from 'ethers';
+import { AbiCoder, getAddress, hexlify, Interface, keccak256, type LogDescription, toUtf8Bytes, toUtf8String } from 'ethers';
 import type { RpcLog } from './json-rpc.js';
 import { sha256Hex } from './sha256.js';
 
@@ -38,8 +38,26 @@ export function decodeWeightsValue(value: string): string | null {
   return null;
 }
 
-/** The (tree size, root hex without 0x) an anchor writes under LOG_HEAD_KEY. */
+/**
+ * The value an anchor writes under LOG_HEAD_KEY: UTF-8 JSON text, `{"tree_size":N,"root_hash":"<64 hex>"}`,
+ * so ocean.js `Nft.getData(nft, hexlify(toUtf8Bytes('posthuman.log.tree_head')))` reads it back.
+ */
+export function encodeHead(treeSize: number, rootHash: string): string {
+  return hexlify(toUtf8Bytes(JSON.stringify({ tree_size: treeSize, root_hash: rootHash.replace(/^0x/, '').toLowerCase() })));
+}
+
+/**
+ * The (tree size, root hex without 0x) an anchor wrote under LOG_HEAD_KEY: the JSON text above, or the
+ * ABI-encoded (uint256, bytes32) that anchors before it hold.
+ */
 export function decodeHead(value: string): { treeSize: number; rootHash: string } {
+  if (value.toLowerCase().startsWith('0x7b')) {
+    const parsed = JSON.parse(toUtf8String(value)) as { tree_size?: unknown; root_hash?: unknown };
+    if (!Number.isSafeInteger(parsed.tree_size) || typeof parsed.root_hash !== 'string' || !/^[0-9a-f]{64}$/.test(parsed.root_hash)) {
+      throw new Error('the anchored head is not {"tree_size","root_hash"}');
+    }
+    return { treeSize: parsed.tree_size as number, rootHash: parsed.root_hash };
+  }
   const [size, root] = AbiCoder.defaultAbiCoder().decode(['uint256', 'bytes32'], value);
   return { treeSize: Number(size), rootHash: (root as string).slice(2) };
 }

@@ -2,6 +2,9 @@
 // evm_revert): an order and a log anchor count only once 2 blocks are on top; one a reorg removes
 // before then is placed again (one payment on the final chain, none lost); an order a reorg removes
 // after the gateway took it is refused by the worker as `order_reorged`, told apart from a forged hash.
+// An anchor's value is UTF-8 JSON that ocean.js `Nft.getData` reads.
+import { Nft } from '@oceanprotocol/lib';
+import { Wallet, hexlify, toUtf8Bytes } from 'ethers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { publicChainConfig } from '../../../src/ocean/chain-config.js';
 import { chainTxPolicy } from '../../../src/ocean/chain-tx-policy.js';
@@ -135,7 +138,7 @@ it('the worker waits for confirmations, and refuses an order a reorg removed as 
   expect(refused.ok === false && refused.message).toContain(order.blockHash);
 }, 120_000);
 
-it('a log anchor a reorg removes before its confirmations is anchored again', async () => {
+it('a log anchor a reorg removes before its confirmations is anchored again, and ocean.js reads it', async () => {
   const anchor = createLogAnchor({ publisher: fx.client.publisher, addresses: fx.client.addresses });
   const nft = await mining(anchor.ensureNft(fx.client.provider));
   const root = 'ab'.repeat(32);
@@ -148,4 +151,7 @@ it('a log anchor a reorg removes before its confirmations is anchored again', as
   const anchored = await mining(anchoring);
   expect(await head()).toBeGreaterThanOrEqual(anchored.blockNumber + CONFIRMATIONS);
   expect(await readAnchorTx(fx.client.provider, anchored.txHash)).toMatchObject({ treeSize: 7, rootHash: root, nftAddress: nft });
+  // The value is text Ocean's own library reads back.
+  const reader = new Nft(new Wallet(fx.ocean.chain.accounts[4].privateKey, fx.client.provider) as never, fx.client.chainId);
+  expect(JSON.parse(await reader.getData(nft, hexlify(toUtf8Bytes('posthuman.log.tree_head'))))).toEqual({ tree_size: 7, root_hash: root });
 }, 120_000);

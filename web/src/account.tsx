@@ -9,6 +9,40 @@ type Schemas = components['schemas'];
 type Scope = Schemas['Scope'];
 const SCOPES: Scope[] = ['infer', 'evaluate', 'finetune', 'publish', 'keys'];
 
+/** An EIP-1193 wallet the browser injects (MetaMask and the like). */
+type Eip1193 = { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
+const injectedWallet = () => (window as unknown as { ethereum?: Eip1193 }).ethereum;
+
+const hexOf = (text: string) => `0x${[...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+
+/** Sign-In with Ethereum: the gateway's message for this address, signed by the wallet, for a session token. */
+function WalletSignIn() {
+  const { setKey } = useSession();
+  const { running, error, run } = useAction();
+  const wallet = injectedWallet();
+  if (!wallet) return <p class="muted">No browser wallet found: install one (e.g. MetaMask) to sign in with your address.</p>;
+  const signIn = () =>
+    run(async () => {
+      const [address] = (await wallet.request({ method: 'eth_requestAccounts' })) as string[];
+      const api = client(null).api;
+      const { message } = unwrap(await api.POST('/v1/auth/siwe/nonce', { body: { address } }));
+      if (!message) throw new Error('the gateway sent no message to sign');
+      const signature = (await wallet.request({ method: 'personal_sign', params: [hexOf(message), address] })) as string;
+      setKey(unwrap(await api.POST('/v1/auth/siwe/verify', { body: { message, signature } })).token);
+    });
+  return (
+    <>
+      <p>
+        <button type="button" onClick={signIn} disabled={running}>
+          {running ? 'Waiting for the wallet…' : 'Sign in with wallet'}
+        </button>
+      </p>
+      <p class="muted">A wallet session manages the account (keys, balance, deposits, payouts) for 15 minutes; jobs need an API key.</p>
+      <ErrorBox error={error} />
+    </>
+  );
+}
+
 function SignIn() {
   const { setKey } = useSession();
   const [value, setValue] = useState('');
@@ -32,6 +66,8 @@ function SignIn() {
       </form>
       <p class="muted">The key stays in this tab only (sessionStorage) and is sent to this gateway alone.</p>
       <ErrorBox error={error} />
+      <h3>Or with a wallet</h3>
+      <WalletSignIn />
     </section>
   );
 }

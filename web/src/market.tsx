@@ -115,7 +115,10 @@ export function MarketPage() {
       api
         .GET('/v1/datasets', { params: { query: { limit: 50 } } })
         .then((r) => setDatasets(unwrap(r).data))
-        .catch((err) => setError(describeError(err)));
+        .catch((err) => {
+          setDatasets([]);
+          setError(describeError(err));
+        });
     } else setDatasets(null);
   }, [key]);
 
@@ -141,6 +144,7 @@ export function MarketPage() {
             <a href="#/account">Sign in</a> to see the datasets you may fine-tune on.
           </p>
         )}
+        {key && datasets === null ? <p aria-live="polite">Loading…</p> : null}
         {datasets?.length === 0 ? <p>No datasets yet.</p> : null}
         <div class="cards">
           {datasets?.map((d) => (

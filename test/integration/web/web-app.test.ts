@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getBytes, Wallet } from 'ethers';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { registerModel } from '../../../src/models/model-registration.js';
@@ -27,9 +28,12 @@ let base: string;
 let account: Awaited<ReturnType<typeof createFundedAccount>>;
 let nftAddress: string;
 const pageErrors: string[] = [];
+// The browser's wallet: an EIP-1193 stub in the page whose signatures come from this key in the test.
+const wallet = Wallet.createRandom();
 const dialogs: string[] = [];
 
 beforeAll(async () => {
+  if (!existsSync('web/dist/index.html')) throw new Error('the web app is not built: npm run build:web (npm ci builds it)');
   if (!existsSync(CHROMIUM)) throw new Error(`the browser tests need chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   ocean = await startEmbeddedOcean({ dataDir, port: 0 });
   t = await createTestApp({ POSTHUMAN_DATA_DIR: dataDir, ORDER_POOL_SIZE: '0', ANCHOR_INTERVAL_MS: '0', EXPLORER_URL_PATTERN: EXPLORER }, undefined, {
@@ -46,6 +50,14 @@ beforeAll(async () => {
   account = await createFundedAccount(t, { name: 'Web tester', credits: 5_000_000, scopes: ['infer', 'evaluate', 'keys'] });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.exposeFunction('__walletSign', (hex: string) => wallet.signMessage(getBytes(hex)));
+  await page.addInitScript({
+    content: `window.ethereum = { request: async ({ method, params }) => {
+      if (method === 'eth_requestAccounts') return [${JSON.stringify(wallet.address)}];
+      if (method === 'personal_sign') return window.__walletSign(params[0]);
+      throw new Error('unsupported ' + method);
+    } };`,
+  });
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {
     if (msg.type() === 'error') pageErrors.push(msg.text());
@@ -109,13 +121,13 @@ describe('in a browser', () => {
   it("shows the API's problem detail for a wrong key, then signs in with the right one", async () => {
     await page.getByRole('link', { name: 'Account' }).click();
     await page.getByLabel('API key').fill('ph_wrongwrong_000000000000000000000000');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const expected = (await t.app.inject({ method: 'GET', url: '/v1/account', headers: { authorization: 'Bearer ph_wrongwrong_000000000000000000000000' } })).json();
     expect(expected.detail).toBeTruthy();
     await expect(page.getByRole('alert').textContent()).resolves.toContain(expected.detail);
 
     await page.getByLabel('API key').fill(account.key.key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect(page.getByTestId('balance').filter({ hasText: '5 cr' }).textContent({ timeout: 30_000 })).resolves.toBe('5 cr');
   });
 
@@ -163,6 +175,18 @@ describe('in a browser', () => {
     await page.getByRole('button', { name: 'Revoke key browser-made' }).click();
     await page.getByRole('row', { name: /browser-made/ }).getByText(/^revoked /).waitFor({ timeout: 30_000 });
     expect((await t.app.inject({ method: 'GET', url: '/v1/account', headers })).statusCode).toBe(401);
+  });
+
+  it('signs in with a wallet (SIWE): a new account bound to the address', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in with wallet' }).click();
+    await page.getByTestId('balance').filter({ hasText: 'cr' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('balance').textContent()).toBe('0 cr');
+    const token = await page.evaluate("sessionStorage.getItem('posthuman.apiKey')");
+    const me = await t.app.inject({ method: 'GET', url: '/v1/account', headers: { authorization: `Bearer ${token}` } });
+    expect(me.statusCode, me.body).toBe(200);
+    expect(me.json().id).not.toBe(account.account.id);
+    expect(await page.getByRole('heading', { level: 2, name: me.json().name }).count()).toBe(1);
   });
 
   it('raised no script error and no CSP violation on the way', () => {

@@ -69,15 +69,18 @@ export function createReceiptIssuer(deps: {
     return inTransaction(on, async (tx) => {
       const out = new Map<string, IssuedReceipt | ReceiptBuildError>();
       const jobIds = [...new Set(inputs.map((i) => i.job.id))];
+      // Checked before the log's lock is taken (nothing there depends on it), so the lock is held
+      // for the index, the signatures and the write only.
+      const problems = await Promise.all(inputs.map((input) => attestationProblem(input, tx)));
       const written = await log.appendBatch(
         async (first) => {
           // Under the append lock: a second issuer for the same job waits and finds this receipt.
           const existing = await tx.select().from(receipts).where(inArray(receipts.jobId, jobIds));
           for (const row of existing) out.set(row.jobId, toIssued(row, true));
           const leaves: { receiptId: string; jobId: string; leafHash: string; jws: string }[] = [];
-          for (const input of inputs) {
+          for (const [i, input] of inputs.entries()) {
             if (out.has(input.job.id) || leaves.some((l) => l.jobId === input.job.id)) continue;
-            const problem = await attestationProblem(input, tx);
+            const problem = problems[i];
             if (problem) {
               out.set(input.job.id, problem);
               continue;

@@ -44,18 +44,26 @@ try {
   await page.locator('table caption', { hasText: 'Loss and perplexity' }).waitFor({ timeout: 120_000 });
   await shoot(page, 'playground-desktop');
 
+  // Every list of the account page in: the ledger, the keys and the chart of the jobs just run.
+  const accountReady = async () => {
+    await page.getByTestId('balance').filter({ hasText: 'cr' }).waitFor();
+    for (const selector of ['table tbody tr', 'tr[data-key-id]', 'rect.bar:not([height="0"])']) await page.locator(selector).first().waitFor();
+  };
   await page.goto(`${gateway}/#/account`);
-  await page.getByTestId('balance').filter({ hasText: 'cr' }).waitFor();
-  await page.locator('table tbody tr').first().waitFor();
+  await accountReady();
   await shoot(page, 'account-desktop');
 
   await page.setViewportSize({ width: 375, height: 812 });
   // Each page once its content is in (a hash change alone loads nothing).
-  const ready = { market: 'article.card', playground: '#infer-model', account: 'table tbody tr' };
-  for (const [name, selector] of Object.entries(ready)) {
+  const ready: Record<string, () => Promise<void>> = {
+    market: () => page.locator('article.card').first().waitFor(),
+    playground: () => page.locator('#infer-model').waitFor(),
+    account: accountReady,
+  };
+  for (const [name, isReady] of Object.entries(ready)) {
     await page.goto(`${gateway}/#/${name}`);
     await page.reload();
-    await page.locator(selector).first().waitFor();
+    await isReady();
     await shoot(page, `${name}-phone`);
   }
 } finally {

@@ -1,6 +1,6 @@
 // Reads and writes job rows; state changes are conditional on the current status, so racing
 // workers, retries and cancels cannot both win.
-import { and, desc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { jobs, type JobStatus } from './jobs-schema.js';
@@ -142,6 +142,15 @@ export function createJobRepository(db: DbOrTx) {
         .where(inArray(jobs.status, ['queued', 'running']))
         .orderBy(jobs.createdAt)
         .limit(limit);
+    },
+
+    /** How many jobs other than `id` carry one of these order transactions (an order's real use count). */
+    async countOtherJobsOnOrders(txHashes: string[], id: string): Promise<number> {
+      const [row] = await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(jobs)
+        .where(and(inArray(jobs.orderTxHash, txHashes), ne(jobs.id, id)));
+      return row?.n ?? 0;
     },
 
     /** Attaches the order paying for a job, once. */

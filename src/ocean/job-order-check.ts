@@ -39,6 +39,11 @@ export interface JobOrderCheckerOptions {
   watchIntervalMs?: number;
   /** Blocks on top of an order before it counts; default: the chain's (chain-tx-policy.ts). */
   confirmations?: number;
+  /**
+   * How many jobs other than `jobId` carry one of these order transactions (the order itself, and for
+   * a reuse the start order it pays from): the order's real use count. Absent: 0.
+   */
+  countOtherJobs?: (orderTxHashes: string[], jobId: string) => Promise<number>;
   onWatchError?: (err: Error) => void;
 }
 
@@ -76,7 +81,10 @@ export function createJobOrderChecker(config: PublicChainConfig, options: JobOrd
             receiptWaitMs,
             confirmations,
             ...(input.orderBlockHash ? { minedInBlockHash: input.orderBlockHash } : {}),
-            usedCount: 0,
+            // One order per job: a payment some other job carries (directly, or reused) is used up.
+            usedCount: options.countOtherJobs
+              ? (order) => options.countOtherJobs!([...new Set([order.txHash, order.orderTxHash])], input.jobId)
+              : 0,
             maxUses: 1,
             nowSeconds: () => watch.now(),
           }),

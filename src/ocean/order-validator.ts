@@ -21,8 +21,11 @@ export interface ValidateOrderInput {
   providerAddress: string;
   /** Seconds the order stays usable after its start block (the service timeout); 0 = no limit. */
   validitySeconds: number;
-  /** Jobs already run on this order, and the policy's maximum (both or neither). */
-  usedCount?: number;
+  /**
+   * Jobs already run on this order, and the policy's maximum (both or neither). A function is asked
+   * once the order is found, with its tx and the start order it pays from (the same for a start).
+   */
+  usedCount?: number | ((order: { txHash: string; orderTxHash: string }) => Promise<number>);
   maxUses?: number;
   /**
    * The service id the order must name in its provider fee's providerData (`{ dt, id }`, as ocean-node
@@ -216,8 +219,9 @@ async function check(provider: JsonRpcProvider, input: ValidateOrderInput): Prom
   const now = typeof input.nowSeconds === 'function' ? input.nowSeconds() : (input.nowSeconds ?? (await chainAwareNow(provider)));
   if (now > expiresAt) return reject('expired', `order expired at ${expiresAt}, now ${now}`);
 
-  if (input.maxUses !== undefined && (input.usedCount ?? 0) >= input.maxUses) {
-    return reject('overused', `order already used ${input.usedCount} time(s), policy allows ${input.maxUses}`);
+  if (input.maxUses !== undefined) {
+    const used = typeof input.usedCount === 'function' ? await input.usedCount({ txHash: receipt.hash, orderTxHash: startReceipt.hash }) : (input.usedCount ?? 0);
+    if (used >= input.maxUses) return reject('overused', `order already used ${used} time(s), policy allows ${input.maxUses}`);
   }
 
   return {

@@ -10,6 +10,7 @@ import type { Db } from '../db/database.js';
 import { startConsumers } from '../jobs/job-consumers.js';
 import { createMemoryJobEvents, createRedisJobEvents, type JobEvents } from '../jobs/job-events.js';
 import { createBullmqQueue, createMemoryQueue, type JobQueue } from '../jobs/job-queue.js';
+import { createJobRepository } from '../jobs/job-repository.js';
 import { type PublicChainConfig, publicChainConfig } from '../ocean/chain-config.js';
 import type { ChainSetup } from '../ocean/chain-setup.js';
 import { chainTxPolicy } from '../ocean/chain-tx-policy.js';
@@ -63,6 +64,7 @@ export async function createServices(role: ServiceRole, deps: ServiceDeps): Prom
           receiptWaitMs: config.chain.orderReceiptWaitMs,
           watchIntervalMs: config.chain.watchIntervalMs,
           confirmations: chainTxPolicy(checkOn.chainId, txOverrides).confirmations,
+          countOtherJobs: createJobRepository(db).countOtherJobsOnOrders,
           onWatchError: (err) => log.warn({ err }, 'watching model NFTs failed; each job waits for a fresh read until it recovers'),
         })
       : null;

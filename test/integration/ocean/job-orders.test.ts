@@ -373,3 +373,53 @@ describe('what changes on chain after publishing', () => {
     expect(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers })).held).toBe(0);
   });
 });
+
+describe('orders a reorg removes or another job already used', () => {
+  const finalOf = (headers: Record<string, string>, id: string) =>
+    eventually(async () => {
+      const now = await getJob(headers, id);
+      return now.status !== 'queued' && now.status !== 'running' ? now : null;
+    }, 150_000);
+
+  it('fails a job whose order a reorg removed after the gateway took it (order_reorged), charging nothing', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    await stopWorker(worker);
+    worker = undefined;
+    const idle = await idleWorkerHeartbeat(t);
+    const snapshot = await ocean.chain.request('evm_snapshot', []);
+    const job = json(await infer(headers, { prefer: 'respond-async' }));
+    await idle();
+    expect(job.order).not.toBeNull();
+    // A reorg takes the order's block away; the chain goes on with other blocks at that height.
+    expect(await ocean.chain.request('evm_revert', [snapshot])).toBe(true);
+    await ocean.chain.request('evm_mine', []);
+    await ocean.chain.request('evm_mine', []);
+    // The revert also rewound the gateway wallet's nonce (a real reorg puts the transactions back in the mempool).
+    t.app.ocean!.client.consumer.markStale();
+    expect(await ocean.chain.request('eth_getTransactionReceipt', [job.order.tx_hash])).toBeNull();
+
+    worker = await startWorker(t, workerEnv());
+    const final = await finalOf(headers, job.id);
+    expect(final).toMatchObject({ status: 'failed', cost: 0, error: { code: 'order_reorged', message: expect.stringContaining('a reorg replaced that block') } });
+    expect(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers }))).toMatchObject({ balance: 1_000_000, held: 0 });
+  }, 200_000);
+
+  it('refuses a payment another job already carries, reused for a second job (overused), charging nothing', async () => {
+    const { headers } = await createFundedAccount(t, { credits: 1_000_000 });
+    await stopWorker(worker);
+    worker = undefined;
+    const idle = await idleWorkerHeartbeat(t);
+    const first = json(await infer(headers, { prefer: 'respond-async' }));
+    const second = json(await infer(headers, { prefer: 'respond-async' }));
+    await idle();
+    // A valid reuseOrder of the first job's order (a fresh provider fee, no new datatoken) put on the second job.
+    const reuse = await t.app.ocean!.client.orders.reuseOrder(first.order.tx_hash, { datatokenAddress: model.datatokenAddress!, serviceId: model.serviceId!, serviceIndex: 0 });
+    await t.app.db.execute(sql`UPDATE jobs SET order_tx_hash = ${reuse.txHash}, order_block_hash = ${reuse.blockHash} WHERE id = ${second.id}`);
+
+    worker = await startWorker(t, workerEnv());
+    const [a, b] = await Promise.all([finalOf(headers, first.id), finalOf(headers, second.id)]);
+    expect(a.status).toBe('succeeded');
+    expect(b).toMatchObject({ status: 'failed', cost: 0, error: { code: 'invalid_order', message: expect.stringMatching(/^overused: order already used 1 time/) } });
+    expect(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers }))).toMatchObject({ balance: 1_000_000 - a.cost, held: 0 });
+  }, 200_000);
+});

@@ -340,6 +340,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/datasets/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish one of your datasets as a compute-only Ocean asset
+         * @description Mints a data NFT and a free datatoken, sets a DDO (v4.1, validated by Ocean's ddo-js first) whose only service is a compute service: its files, encrypted to the compute provider, name the content by sha256 in the marketplace's store, and only the marketplace runtime may compute on it; no Ocean or gateway route ever serves the content. The NFT's ERC725 data holds the sha256 under keccak256("posthuman.dataset_sha256"). Answers the dataset with its `ocean` block: 201 when this call published it, 200 with the same asset when it was already published on this chain (publishing is idempotent; concurrent calls wait for each other). Another account's listed dataset is 403; an unlisted one, or a deleted one, 404; a gateway without a chain 503 `chain_unavailable`.
+         */
+        post: operations["publishDataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/infer": {
         parameters: {
             query?: never;
@@ -1288,6 +1308,35 @@ export interface components {
          *       "created_at": "2026-11-27T10:51:42.123Z",
          *       "deleted_at": null
          *     }
+         * @example {
+         *       "id": "5d6e7f80-9a1b-4c2d-8e3f-405162738495",
+         *       "object": "dataset",
+         *       "name": "support tickets",
+         *       "description": "Answered tickets, 2025",
+         *       "format": "jsonl",
+         *       "sha256": "9f2b4c…e1a0",
+         *       "bytes": 48213,
+         *       "documents": 212,
+         *       "tokens": 10311,
+         *       "price_per_job": 50000,
+         *       "listed": true,
+         *       "owner_account_id": "3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c",
+         *       "owned_by_you": true,
+         *       "ocean": {
+         *         "chain_id": 8996,
+         *         "did": "did:op:5b1c…97e0",
+         *         "nft_address": "0x7a2D…3f41",
+         *         "datatoken_address": "0x1c9E…b2d6",
+         *         "content_sha256": "9f2b4c…e1a0",
+         *         "tx_hashes": {
+         *           "create": "0x4e0b…9a12",
+         *           "setMetadata": "0x88c1…07fd",
+         *           "setDatasetHash": "0x1f6a…c3b8"
+         *         }
+         *       },
+         *       "created_at": "2026-11-27T10:51:42.123Z",
+         *       "deleted_at": null
+         *     }
          */
         Dataset: {
             /**
@@ -1315,9 +1364,15 @@ export interface components {
             owned_by_you: boolean;
             ocean: {
                 chain_id: number;
+                /** @description The DID of the compute-only asset (did:op:…) */
                 did: string;
+                /** @description Data NFT; its ERC725 data holds content_sha256 under keccak256("posthuman.dataset_sha256") */
                 nft_address: string;
+                /** @description The compute service's datatoken (free: fine-tunes are paid in the ledger) */
                 datatoken_address: string;
+                /** @description The sha256 registered on chain: the dataset's `sha256` */
+                content_sha256: string;
+                /** @description create, setMetadata, setDatasetHash */
                 tx_hashes: {
                     [key: string]: string;
                 };
@@ -4564,26 +4619,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "5d6e7f80-9a1b-4c2d-8e3f-405162738495",
-                     *       "object": "dataset",
-                     *       "name": "support tickets",
-                     *       "description": "Answered tickets, 2025",
-                     *       "format": "jsonl",
-                     *       "sha256": "9f2b4c…e1a0",
-                     *       "bytes": 48213,
-                     *       "documents": 212,
-                     *       "tokens": 10311,
-                     *       "price_per_job": 50000,
-                     *       "listed": true,
-                     *       "owner_account_id": "3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c",
-                     *       "owned_by_you": true,
-                     *       "ocean": null,
-                     *       "created_at": "2026-11-27T10:51:42.123Z",
-                     *       "deleted_at": null
-                     *     }
-                     */
                     "application/json": components["schemas"]["Dataset"];
                 };
             };
@@ -4682,26 +4717,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "5d6e7f80-9a1b-4c2d-8e3f-405162738495",
-                     *       "object": "dataset",
-                     *       "name": "support tickets",
-                     *       "description": "Answered tickets, 2025",
-                     *       "format": "jsonl",
-                     *       "sha256": "9f2b4c…e1a0",
-                     *       "bytes": 48213,
-                     *       "documents": 212,
-                     *       "tokens": 10311,
-                     *       "price_per_job": 50000,
-                     *       "listed": true,
-                     *       "owner_account_id": "3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c",
-                     *       "owned_by_you": true,
-                     *       "ocean": null,
-                     *       "created_at": "2026-11-27T10:51:42.123Z",
-                     *       "deleted_at": null
-                     *     }
-                     */
                     "application/json": components["schemas"]["Dataset"];
                 };
             };
@@ -4791,26 +4806,104 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "5d6e7f80-9a1b-4c2d-8e3f-405162738495",
-                     *       "object": "dataset",
-                     *       "name": "support tickets",
-                     *       "description": "Answered tickets, 2025",
-                     *       "format": "jsonl",
-                     *       "sha256": "9f2b4c…e1a0",
-                     *       "bytes": 48213,
-                     *       "documents": 212,
-                     *       "tokens": 10311,
-                     *       "price_per_job": 50000,
-                     *       "listed": true,
-                     *       "owner_account_id": "3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c",
-                     *       "owned_by_you": true,
-                     *       "ocean": null,
-                     *       "created_at": "2026-11-27T10:51:42.123Z",
-                     *       "deleted_at": null
-                     *     }
-                     */
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            /** @description Invalid request (the `field` names what is wrong) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected server error (details are logged, not sent) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    publishDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The id
+                 * @example 6f1c2b9e-4d1a-4b7e-9a53-2f1e0c4d8a11
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A dataset's metadata (its content is never served) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            /** @description A dataset's metadata (its content is never served) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["Dataset"];
                 };
             };

@@ -87,6 +87,40 @@ export function createDatasetRepository(db: DbOrTx) {
       return row;
     },
 
+    /**
+     * The owner's live dataset, locked until the transaction ends (publishing holds it, so two
+     * publishes of one dataset, or a publish and a delete, take turns); undefined when not theirs.
+     */
+    async lockOwned(accountId: string, id: string): Promise<DatasetRow | undefined> {
+      if (!isUuid(id)) return undefined;
+      const [row] = await db
+        .select()
+        .from(datasets)
+        .where(and(eq(datasets.id, id), eq(datasets.ownerAccountId, accountId), isNull(datasets.deletedAt)))
+        .for('update');
+      return row;
+    },
+
+    /** Records the Ocean asset a dataset was published as. */
+    async recordPublished(
+      id: string,
+      asset: { chainId: number; did: string; nftAddress: string; datatokenAddress: string; txHashes: Record<string, string> },
+    ): Promise<DatasetRow> {
+      const [row] = await db
+        .update(datasets)
+        .set({
+          chainId: asset.chainId,
+          did: asset.did,
+          nftAddress: asset.nftAddress,
+          datatokenAddress: asset.datatokenAddress,
+          publishTxHashes: asset.txHashes,
+          publishedAt: new Date(),
+        })
+        .where(eq(datasets.id, id))
+        .returning();
+      return row;
+    },
+
     /** Rows not deleted that hold this content. */
     async countLive(sha256: string): Promise<number> {
       const [row] = await db

@@ -1,13 +1,41 @@
-// Dataset routes: upload, list, read metadata, delete. No route ever returns a dataset's content:
-// the schemas below have no field that could hold it, and errors name lines, never their text.
+// Dataset routes: upload, list, read metadata, delete, publish on chain. No route ever returns a
+// dataset's content: the schemas below have no field that could hold it, and errors name lines,
+// never their text.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { keyPrincipal } from '../accounts/principal.js';
 import { AppError } from '../errors/app-error.js';
 import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, MicroCreditsOut, Nullable, Page, PageQuery, Uuid } from '../http/schemas.js';
 import type { DatasetRow } from './dataset-repository.js';
-import { deleteDataset, getDataset, listDatasets, uploadDataset } from './dataset-service.js';
+import { deleteDataset, getDataset, listDatasets, publishDataset, uploadDataset } from './dataset-service.js';
 import type { DatasetFormat } from './datasets-schema.js';
+
+const DATASET_EXAMPLE = {
+  id: '5d6e7f80-9a1b-4c2d-8e3f-405162738495',
+  object: 'dataset',
+  name: 'support tickets',
+  description: 'Answered tickets, 2025',
+  format: 'jsonl',
+  sha256: '9f2b4c…e1a0',
+  bytes: 48213,
+  documents: 212,
+  tokens: 10311,
+  price_per_job: 50000,
+  listed: true,
+  owner_account_id: '3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c',
+  owned_by_you: true,
+  ocean: null,
+  created_at: '2026-11-27T10:51:42.123Z',
+  deleted_at: null,
+};
+const PUBLISHED_EXAMPLE = {
+  chain_id: 8996,
+  did: 'did:op:5b1c…97e0',
+  nft_address: '0x7a2D…3f41',
+  datatoken_address: '0x1c9E…b2d6',
+  content_sha256: '9f2b4c…e1a0',
+  tx_hashes: { create: '0x4e0b…9a12', setMetadata: '0x88c1…07fd', setDatasetHash: '0x1f6a…c3b8' },
+};
 
 const DatasetSchema = Type.Object({
   id: Uuid,
@@ -26,37 +54,19 @@ const DatasetSchema = Type.Object({
   ocean: Nullable(
     Type.Object({
       chain_id: Type.Integer(),
-      did: Type.String(),
-      nft_address: Type.String(),
-      datatoken_address: Type.String(),
-      tx_hashes: Type.Record(Type.String(), Type.String()),
-    }),
+      did: Type.String({ description: 'The DID of the compute-only asset (did:op:…)' }),
+      nft_address: Type.String({ description: 'Data NFT; its ERC725 data holds content_sha256 under keccak256("posthuman.dataset_sha256")' }),
+      datatoken_address: Type.String({ description: 'The compute service\'s datatoken (free: fine-tunes are paid in the ledger)' }),
+      content_sha256: Type.String({ description: 'The sha256 registered on chain: the dataset\'s `sha256`' }),
+      tx_hashes: Type.Record(Type.String(), Type.String(), { description: 'create, setMetadata, setDatasetHash' }),
+    }, { description: 'The compute-only Ocean asset (POST /v1/datasets/{id}/publish); null until published on the current chain' }),
   ),
   created_at: Type.String({ format: 'date-time' }),
   deleted_at: Nullable(Type.String({ format: 'date-time', description: 'Set by DELETE (then no new fine-tune may use it)' })),
 }, {
   title: 'Dataset',
   description: "A dataset's metadata (its content is never served)",
-  examples: [
-    {
-      id: '5d6e7f80-9a1b-4c2d-8e3f-405162738495',
-      object: 'dataset',
-      name: 'support tickets',
-      description: 'Answered tickets, 2025',
-      format: 'jsonl',
-      sha256: '9f2b4c…e1a0',
-      bytes: 48213,
-      documents: 212,
-      tokens: 10311,
-      price_per_job: 50000,
-      listed: true,
-      owner_account_id: '3c9a7e21-0b5d-4f8e-a6c4-1d2e3f4a5b6c',
-      owned_by_you: true,
-      ocean: null,
-      created_at: '2026-11-27T10:51:42.123Z',
-      deleted_at: null,
-    },
-  ],
+  examples: [DATASET_EXAMPLE, { ...DATASET_EXAMPLE, ocean: PUBLISHED_EXAMPLE }],
 });
 
 function datasetView(d: DatasetRow, viewer: string) {
@@ -77,7 +87,14 @@ function datasetView(d: DatasetRow, viewer: string) {
     owned_by_you: owned,
     ocean:
       d.did && d.nftAddress && d.datatokenAddress && d.chainId !== null
-        ? { chain_id: d.chainId, did: d.did, nft_address: d.nftAddress, datatoken_address: d.datatokenAddress, tx_hashes: d.publishTxHashes ?? {} }
+        ? {
+            chain_id: d.chainId,
+            did: d.did,
+            nft_address: d.nftAddress,
+            datatoken_address: d.datatokenAddress,
+            content_sha256: d.sha256,
+            tx_hashes: d.publishTxHashes ?? {},
+          }
         : null,
     created_at: d.createdAt.toISOString(),
     deleted_at: d.deletedAt?.toISOString() ?? null,
@@ -208,6 +225,38 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { accountId } = keyPrincipal(request);
       return datasetView(await getDataset(app.db, accountId, request.params.id), accountId);
+    },
+  );
+
+  app.post(
+    '/v1/datasets/:id/publish',
+    {
+      config: { auth: 'key', scope: 'finetune' },
+      schema: {
+        operationId: 'publishDataset',
+        tags: ['datasets'],
+        summary: 'Publish one of your datasets as a compute-only Ocean asset',
+        description:
+          'Mints a data NFT and a free datatoken, sets a DDO (v4.1, validated by Ocean\'s ddo-js first) whose only service ' +
+          'is a compute service: its files, encrypted to the compute provider, name the content by sha256 in the ' +
+          'marketplace\'s store, and only the marketplace runtime may compute on it; no Ocean or gateway route ever serves ' +
+          'the content. The NFT\'s ERC725 data holds the sha256 under keccak256("posthuman.dataset_sha256"). Answers the ' +
+          'dataset with its `ocean` block: 201 when this call published it, 200 with the same asset when it was already ' +
+          'published on this chain (publishing is idempotent; concurrent calls wait for each other). Another account\'s ' +
+          'listed dataset is 403; an unlisted one, or a deleted one, 404; a gateway without a chain 503 `chain_unavailable`.',
+        security,
+        params: IdParams,
+        response: {
+          201: DatasetSchema,
+          200: DatasetSchema,
+          ...errorResponses([...KEY_AUTH_ERRORS, 404]),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { accountId } = keyPrincipal(request);
+      const { row, created } = await publishDataset({ db: app.db, ocean: app.ocean }, accountId, request.params.id);
+      return reply.code(created ? 201 : 200).send(datasetView(row, accountId));
     },
   );
 

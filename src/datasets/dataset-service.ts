@@ -1,11 +1,12 @@
 // Datasets for fine-tuning: upload (parse, count, store by sha256, register), the views an account
-// may have, delete, and the two calls the fine-tune path makes: quoteDatasets when a job is
+// may have, delete, publish as a compute-only Ocean asset, and the two calls the fine-tune path makes: quoteDatasets when a job is
 // submitted (gateway) and readDatasetDocuments when it runs (worker). No call returns content
 // except readDatasetDocuments, which only the worker uses.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { jobs } from '../jobs/jobs-schema.js';
+import type { GatewayOcean } from '../ocean/gateway-ocean.js';
 import { DatasetContentError, parseDatasetDocuments } from './dataset-content.js';
 import { createDatasetRepository, type DatasetRow, lockDatasetContent } from './dataset-repository.js';
 import { readDatasetBytes, removeDatasetBytes, sha256Hex, storeDatasetBytes } from './dataset-store.js';
@@ -128,6 +129,35 @@ export async function deleteDataset(deps: { db: Db; dataDir: string }, accountId
   }
   await removeIfUnused(deps.db, deps.dataDir, row.sha256);
   return row;
+}
+
+/**
+ * Publishes the owner's dataset as a compute-only Ocean asset: NFT, free datatoken, a DDO whose
+ * compute service's files (encrypted to the provider) name the content by sha256, and the sha256 in
+ * the NFT's ERC725 data. Nothing in it lets anyone download the content. Idempotent: a dataset
+ * already published on this chain is answered as it is (`created: false`), never published twice.
+ * Someone else's listed dataset is 403; an invisible or deleted one 404; no chain, 503.
+ */
+export async function publishDataset(
+  deps: { db: Db; ocean: GatewayOcean | null },
+  accountId: string,
+  id: string,
+): Promise<{ row: DatasetRow; created: boolean }> {
+  const visible = await createDatasetRepository(deps.db).findVisible(accountId, id);
+  if (!visible) throw datasetNotFound(id, 'params.id');
+  if (visible.ownerAccountId !== accountId) throw new AppError('forbidden', 'only the owner of a dataset can publish it', { field: 'params.id' });
+  const ocean = deps.ocean;
+  if (!ocean) throw new AppError('chain_unavailable', 'this gateway runs without a chain (CHAIN=off): nothing can be published');
+  return deps.db.transaction(async (tx) => {
+    const repo = createDatasetRepository(tx);
+    // Locked: a concurrent publish waits here and then finds the asset this one made.
+    const row = await repo.lockOwned(accountId, id);
+    if (!row) throw datasetNotFound(id, 'params.id'); // deleted meanwhile
+    if (await ocean.isLive(row)) return { row, created: false };
+    const asset = await ocean.publishDataset({ id: row.id, name: row.name, sha256: row.sha256 });
+    const published = await repo.recordPublished(row.id, { ...asset, chainId: ocean.chainId });
+    return { row: published, created: true };
+  });
 }
 
 /**

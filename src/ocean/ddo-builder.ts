@@ -1,11 +1,26 @@
-// Builds the DDO (v4.1) of a model published as a compute-only Ocean asset, its DID the way
-// ocean.js's generateDid does, and its metaDataHash the way ocean-node's indexer checks it, so Ocean
-// tooling and an indexer read our assets like their own.
+// Builds the DDO (v4.1) of a compute-only Ocean asset (a model's weights or a training dataset,
+// named by its sha256), its DID the way ocean.js's generateDid does, and its metaDataHash the way
+// ocean-node's indexer checks it, so Ocean tooling and an indexer read our assets like their own.
 import { createHash } from 'node:crypto';
 import { getAddress, hexlify, sha256, toUtf8Bytes } from 'ethers';
 
 export const DDO_VERSION = '4.1.0';
 const DDO_CONTEXT = ['https://w3id.org/did/v1'];
+
+/** What a compute-only asset holds: a model's weights or a dataset's bytes, never served either way. */
+export type AssetKind = 'model' | 'dataset';
+/** The content of an asset, named by the sha256 of its bytes. */
+export interface AssetContent {
+  kind: AssetKind;
+  sha256: string;
+}
+/** The DDO's `metadata.additionalInformation` field that carries the content's sha256. */
+export const CONTENT_SHA256_FIELD = { model: 'weights_sha256', dataset: 'dataset_sha256' } as const satisfies Record<AssetKind, string>;
+
+/** A model's input names its weights (`weightsSha256`); any asset may name its `content` instead. */
+export type ContentInput = { weightsSha256: string } | { content: AssetContent };
+export const contentOf = (input: ContentInput): AssetContent =>
+  'content' in input ? { kind: input.content.kind, sha256: normalizeSha256(input.content.sha256) } : { kind: 'model', sha256: normalizeSha256(input.weightsSha256) };
 
 /** An algorithm allowed to run on the asset: ours only (the marketplace's runtime). */
 export interface TrustedAlgorithm {
@@ -19,7 +34,7 @@ export interface ComputeService {
   type: 'compute';
   /**
    * Ocean's files object encrypted to the provider's key (service-files.ts): what ocean-node decrypts
-   * at compute initialize. It names the weights by hash; they are never downloadable.
+   * at compute initialize. It names the content by hash; it is never downloadable.
    */
   files: string;
   datatokenAddress: string;
@@ -48,12 +63,14 @@ export interface ComputeDdo {
     author: string;
     license: string;
     tags?: string[];
-    additionalInformation: { weights_sha256: string } & Record<string, unknown>;
+    additionalInformation: Partial<Record<(typeof CONTENT_SHA256_FIELD)[AssetKind], string>> & Record<string, unknown>;
   };
   services: [ComputeService];
 }
 
-export interface ComputeDdoInput {
+export type ComputeDdoInput = ComputeDdoFields & ContentInput;
+
+interface ComputeDdoFields {
   nftAddress: string;
   chainId: number;
   datatokenAddress: string;
@@ -63,7 +80,6 @@ export interface ComputeDdoInput {
   author?: string;
   license?: string;
   tags?: string[];
-  weightsSha256: string;
   /** Seconds an order stays usable (the service's `timeout`); 0 = no limit. */
   serviceTimeout: number;
   serviceEndpoint: string;
@@ -101,15 +117,17 @@ export function buildComputeDdo(input: ComputeDdoInput): ComputeDdo {
   // ocean-node's initialize decrypts `files` with its key; an empty string makes it refuse the service.
   if (!/^0x[0-9a-fA-F]{2,}$/.test(input.files)) throw new RangeError('files must be the encrypted files object as 0x hex');
   const created = (input.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const content = contentOf(input);
   const metadata: ComputeDdo['metadata'] = {
     created,
     updated: created,
+    // Ocean's asset type for anything an algorithm computes on (it has 'dataset' and 'algorithm').
     type: 'dataset',
     name: input.name,
-    description: input.description ?? `Transformer model ${input.name}, compute-only`,
+    description: input.description ?? `${content.kind === 'model' ? 'Transformer model' : 'Training dataset'} ${input.name}, compute-only`,
     author: input.author ?? 'Posthuman Gateway',
     license: input.license ?? 'proprietary',
-    additionalInformation: { ...input.additionalInformation, weights_sha256: normalizeSha256(input.weightsSha256) },
+    additionalInformation: { ...input.additionalInformation, [CONTENT_SHA256_FIELD[content.kind]]: content.sha256 },
   };
   if (input.tags) metadata.tags = input.tags;
   return {

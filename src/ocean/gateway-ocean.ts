@@ -1,5 +1,6 @@
-// The gateway's side of Ocean: publishes registry models as compute-only assets and places orders
-// for jobs from a pool kept ahead per model, all from the consumer/publisher wallets.
+// The gateway's side of Ocean: publishes registry models and uploaded datasets as compute-only
+// assets and places orders for jobs from a pool kept ahead per model, all from the consumer/publisher
+// wallets.
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { eq } from 'drizzle-orm';
@@ -9,6 +10,7 @@ import { models } from '../models/models-schema.js';
 import type { OceanChainConfig } from './chain-config.js';
 import type { ChainTxPolicy } from './chain-tx-policy.js';
 import type { TrustedAlgorithm } from './ddo-builder.js';
+import type { PublishedAsset } from './model-publisher.js';
 import { createOceanClient, type OceanClient } from './ocean-client.js';
 import { OceanError } from './ocean-error.js';
 import { createOrderPool, type PooledOrder } from './order-pool.js';
@@ -32,6 +34,13 @@ export interface GatewayOcean {
   consumerAddress: string;
   /** Publishes the model unless it is already an asset on this chain; returns the updated row. */
   ensurePublished(db: DbOrTx, model: ModelRow): Promise<ModelRow>;
+  /** Whether an asset recorded as published (chain id, NFT address) is an asset on this chain now. */
+  isLive(asset: { chainId: number | null; nftAddress: string | null }): Promise<boolean>;
+  /**
+   * Publishes a dataset as a compute-only asset named by the sha256 of its bytes (a free datatoken:
+   * the gateway's ledger charges for its use). The caller records the answer and guards repeats.
+   */
+  publishDataset(dataset: { id: string; name: string; sha256: string }): Promise<PublishedAsset>;
   /** An order paying for one job of this model (from the pool when one is ready). */
   orderFor(model: ModelRow): Promise<PooledOrder>;
   /** Fills the model's order pool; resolves when it is full (callers may leave it running). */
@@ -65,10 +74,10 @@ export function createGatewayOcean(config: OceanChainConfig, options: GatewayOce
     onStoreError: (err) => options.log.warn({ err }, 'recording the order pool in Postgres failed; the pool goes on in memory'),
   });
 
-  async function isLive(model: ModelRow): Promise<boolean> {
-    if (!model.nftAddress || model.chainId !== config.chainId) return false;
+  async function isLive(asset: { chainId: number | null; nftAddress: string | null }): Promise<boolean> {
+    if (!asset.nftAddress || asset.chainId !== config.chainId) return false;
     // An embedded chain starts fresh each time: an NFT address without code is from an old chain.
-    return (await client.provider.getCode(model.nftAddress)) !== '0x';
+    return (await client.provider.getCode(asset.nftAddress)) !== '0x';
   }
 
   return {
@@ -112,6 +121,20 @@ export function createGatewayOcean(config: OceanChainConfig, options: GatewayOce
         .returning();
       options.log.info({ model: model.id, did: published.did, datatoken: published.datatokenAddress }, 'model published on chain');
       return row;
+    },
+    isLive,
+    async publishDataset(dataset) {
+      const published = await client.assets.publishComputeAsset({
+        content: { kind: 'dataset', sha256: dataset.sha256 },
+        name: dataset.name,
+        symbol: `D${dataset.id.replace(/-/g, '').slice(0, 7).toUpperCase()}`,
+        description: `Posthuman Gateway training dataset ${dataset.id}; sha256 ${dataset.sha256}; compute-only, never downloadable`,
+        pricing: { type: 'free' },
+        serviceTimeout: SERVICE_TIMEOUT_SECONDS,
+        trustedAlgorithm: RUNTIME_ALGORITHM,
+      });
+      options.log.info({ dataset: dataset.id, did: published.did, datatoken: published.datatokenAddress }, 'dataset published on chain');
+      return published;
     },
     orderFor: (model) => pool.acquire(target(model)),
     async warm(model) {

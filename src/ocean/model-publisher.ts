@@ -1,11 +1,14 @@
-// Publishes a model as a compute-only Ocean asset: NFT + datatoken (+ dispenser or fixed-rate
-// exchange), a DDO v4.1 set on chain, and the weights' sha256 in the NFT's ERC725 store. The DDO is
-// what ocean-node indexes: checked by Ocean's validator before any transaction, hashed as ocean-node
-// checks it, its files encrypted to the provider, its endpoint public on a public network.
+// Publishes content named by its sha256 (a model's weights, a training dataset) as a compute-only
+// Ocean asset: NFT + datatoken (+ dispenser or fixed-rate exchange), a DDO v4.1 set on chain, and the
+// content's sha256 in the NFT's ERC725 store. The DDO is what ocean-node indexes: checked by Ocean's
+// validator before any transaction, hashed as ocean-node checks it, its files encrypted to the
+// provider, its endpoint public on a public network.
 import { type JsonRpcProvider, type Log, ZeroAddress, getAddress, hexlify, keccak256, parseEther, toUtf8Bytes } from 'ethers';
 import { decodeWeightsValue } from '../verifier/chain-abi.js';
 import { contractInterface } from './contract-artifacts.js';
 import {
+  type AssetContent,
+  type AssetKind,
   type ComputeDdo,
   type TrustedAlgorithm,
   buildComputeDdo,
@@ -27,14 +30,26 @@ import { encryptServiceFiles, serviceFilesObject } from './service-files.js';
  * ERC725 entries, as ocean.js reads them: `Nft.getData(nft, key)` looks up keccak256(key) and decodes
  * the value as UTF-8, so each value is UTF-8 text and each `key` below is the hex of its name.
  */
-export const ERC725_NAMES = { weightsSha256: 'posthuman.weights_sha256', parentNft: 'posthuman.parent_nft' } as const;
+export const ERC725_NAMES = {
+  weightsSha256: 'posthuman.weights_sha256',
+  datasetSha256: 'posthuman.dataset_sha256',
+  parentNft: 'posthuman.parent_nft',
+} as const;
 /** The `key` argument of ocean.js `Nft.getData` for each entry (hex of the UTF-8 name). */
 export const OCEAN_JS_DATA_KEYS = {
   weightsSha256: hexlify(toUtf8Bytes(ERC725_NAMES.weightsSha256)),
+  datasetSha256: hexlify(toUtf8Bytes(ERC725_NAMES.datasetSha256)),
   parentNft: hexlify(toUtf8Bytes(ERC725_NAMES.parentNft)),
 } as const;
 /** ERC725 storage key of the weights sha256 (64 lower-case hex, as UTF-8 text). */
 export const WEIGHTS_SHA256_KEY = keccak256(toUtf8Bytes(ERC725_NAMES.weightsSha256));
+/** ERC725 storage key of a dataset's sha256 (of its bytes as uploaded; 64 lower-case hex, as UTF-8 text). */
+export const DATASET_SHA256_KEY = keccak256(toUtf8Bytes(ERC725_NAMES.datasetSha256));
+/** Per kind of asset: where its sha256 is stored on the NFT, and the name of the transaction that stores it. */
+const CONTENT_ON_CHAIN = {
+  model: { key: WEIGHTS_SHA256_KEY, tx: 'setWeightsHash', symbol: 'MODEL' },
+  dataset: { key: DATASET_SHA256_KEY, tx: 'setDatasetHash', symbol: 'DATASET' },
+} as const satisfies Record<AssetKind, { key: string; tx: string; symbol: string }>;
 /** ERC725 storage key of a derived model's parent NFT address (checksummed, as UTF-8 text). */
 export const PARENT_NFT_KEY = keccak256(toUtf8Bytes(ERC725_NAMES.parentNft));
 
@@ -43,36 +58,49 @@ export const erc725Text = (text: string) => hexlify(toUtf8Bytes(text));
 
 export type ModelPricing = { type: 'free' } | { type: 'fixed'; priceOcean: string };
 
-export interface PublishModelInput {
+export interface PublishModelInput extends PublishAssetFields {
+  weightsSha256: string;
+}
+
+/** Any compute-only asset: a model (as publishModel) or a dataset, named by its content's sha256. */
+export interface PublishComputeAssetInput extends PublishAssetFields {
+  content: AssetContent;
+}
+
+interface PublishAssetFields {
   name: string;
   symbol?: string;
   description?: string;
   author?: string;
   license?: string;
   tags?: string[];
-  weightsSha256: string;
   pricing: ModelPricing;
   /** Receives the NFT (and the datatoken revenue) once published; default: the publisher wallet. */
   ownerAddress?: string;
   /** Seconds an order stays usable; 0 = no limit. */
   serviceTimeout: number;
-  /** The marketplace runtime, the only algorithm allowed to compute on the weights. */
+  /** The marketplace runtime, the only algorithm allowed to compute on the content. */
   trustedAlgorithm: TrustedAlgorithm;
   serviceEndpoint?: string;
   /** A fine-tuned model's parent asset: recorded in the DDO and as ERC725 data on the new NFT. */
   parent?: { did: string; nftAddress: string; weightsSha256: string };
 }
 
-export interface PublishedModel {
+export interface PublishedAsset {
   did: string;
   nftAddress: string;
   datatokenAddress: string;
   serviceId: string;
   serviceIndex: 0;
-  /** Set for fixed-price models. */
+  /** Set for fixed-price assets. */
   exchangeId?: string;
-  txHashes: { create: string; setMetadata: string; setWeightsHash: string; setParent?: string; transfer?: string };
+  /** `create`, `setMetadata`, the content hash's (`setWeightsHash` or `setDatasetHash`), then `setParent`, `transfer` when sent. */
+  txHashes: Record<string, string>;
   ddo: ComputeDdo;
+}
+
+export interface PublishedModel extends Omit<PublishedAsset, 'txHashes'> {
+  txHashes: { create: string; setMetadata: string; setWeightsHash: string; setParent?: string; transfer?: string };
 }
 
 export interface ModelPublisherDeps {
@@ -105,9 +133,9 @@ function findEvent(logs: readonly Log[], name: string, iface = contractInterface
   return undefined;
 }
 
-function shortSymbol(name: string): string {
+function shortSymbol(name: string, kind: AssetKind): string {
   const letters = name.toUpperCase().replace(/[^A-Z0-9]/g, '');
-  return (letters || 'MODEL').slice(0, 8);
+  return (letters || CONTENT_ON_CHAIN[kind].symbol).slice(0, 8);
 }
 
 export function createModelPublisher(deps: ModelPublisherDeps) {
@@ -115,7 +143,7 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
   const factory = contractInterface('ERC721Factory');
   const nft = contractInterface('ERC721Template');
 
-  function createCall(input: PublishModelInput, symbol: string, owner: string): string {
+  function createCall(input: PublishComputeAssetInput, symbol: string, owner: string): string {
     const nftData = { name: input.name, symbol, templateIndex: 1, tokenURI: '', transferable: true, owner: publisher.address };
     const ercData = {
       templateIndex: 1,
@@ -141,8 +169,8 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
     return factory.encodeFunctionData('createNftWithErc20WithFixedRate', [nftData, ercData, fixed]);
   }
 
-  function ddoFor(input: PublishModelInput, nftAddress: string, datatokenAddress: string, weightsSha256: string, serviceEndpoint: string) {
-    const files = encryptServiceFiles(serviceFilesObject({ nftAddress, datatokenAddress, weightsSha256 }), deps.providerPublicKey);
+  function ddoFor(input: PublishComputeAssetInput, nftAddress: string, datatokenAddress: string, serviceEndpoint: string) {
+    const files = encryptServiceFiles(serviceFilesObject({ nftAddress, datatokenAddress, content: input.content }), deps.providerPublicKey);
     return buildComputeDdo({
       ...input,
       ...(input.parent
@@ -156,21 +184,21 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
       chainId: deps.chainId,
       datatokenAddress,
       serviceId: computeServiceId(datatokenAddress, 0),
-      weightsSha256,
       serviceEndpoint,
       files,
     });
   }
 
-  async function publishModel(input: PublishModelInput): Promise<PublishedModel> {
-    const weightsSha256 = normalizeSha256(input.weightsSha256);
+  async function publishComputeAsset(asset: PublishComputeAssetInput): Promise<PublishedAsset> {
+    const { kind } = asset.content;
+    const input = { ...asset, content: { kind, sha256: normalizeSha256(asset.content.sha256) } };
     if (!input.name.trim()) throw new OceanError('invalid_argument', 'name is required');
     const serviceEndpoint = checkServiceEndpoint(input.serviceEndpoint ?? deps.serviceEndpoint, deps.chainId);
     // Before any transaction: the same DDO with stand-in addresses goes through Ocean's validator, so
     // a DDO Ocean would refuse costs no gas (the addresses only change the DID and service id).
-    await assertValidDdo(ddoFor(input, DRAFT_NFT, DRAFT_DATATOKEN, weightsSha256, serviceEndpoint));
+    await assertValidDdo(ddoFor(input, DRAFT_NFT, DRAFT_DATATOKEN, serviceEndpoint));
     const owner = getAddress(input.ownerAddress ?? publisher.address);
-    const symbol = input.symbol ?? shortSymbol(input.name);
+    const symbol = input.symbol ?? shortSymbol(input.name, kind);
     const data = createCall(input, symbol, owner);
     const done: string[] = [];
     try {
@@ -182,15 +210,15 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
       const exchangeId = findEvent(createReceipt.logs, 'NewFixedRate')?.args.exchangeId as string | undefined;
 
       const serviceId = computeServiceId(datatokenAddress, 0);
-      const ddo = ddoFor(input, nftAddress, datatokenAddress, weightsSha256, serviceEndpoint);
+      const ddo = ddoFor(input, nftAddress, datatokenAddress, serviceEndpoint);
       await assertValidDdo(ddo);
       const encoded = encodeDdo(ddo);
       // Sent back to back: nonces keep them in order, and they share a block on interval mining.
       const sent: SentTx[] = [];
       const setMeta = nft.encodeFunctionData('setMetaData', [0, ddo.services[0].serviceEndpoint, '', '0x00', encoded.bytes, encoded.hash, []]);
       sent.push(await publisher.send({ to: nftAddress, data: setMeta, gasLimit: GAS.setMetaDataBase + 40n * BigInt(encoded.bytes.length) }));
-      const setWeights = nft.encodeFunctionData('setNewData', [WEIGHTS_SHA256_KEY, erc725Text(weightsSha256)]);
-      sent.push(await publisher.send({ to: nftAddress, data: setWeights, gasLimit: GAS.setNewData }));
+      const setContent = nft.encodeFunctionData('setNewData', [CONTENT_ON_CHAIN[kind].key, erc725Text(input.content.sha256)]);
+      sent.push(await publisher.send({ to: nftAddress, data: setContent, gasLimit: GAS.setNewData }));
       if (input.parent) {
         const setParent = nft.encodeFunctionData('setNewData', [PARENT_NFT_KEY, erc725Text(getAddress(input.parent.nftAddress))]);
         sent.push(await publisher.send({ to: nftAddress, data: setParent, gasLimit: GAS.setNewData }));
@@ -210,7 +238,7 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
         txHashes: {
           create: createReceipt.hash,
           setMetadata: receipts[0].hash,
-          setWeightsHash: receipts[1].hash,
+          [CONTENT_ON_CHAIN[kind].tx]: receipts[1].hash,
           ...(input.parent ? { setParent: receipts[2].hash } : {}),
           ...(receipts[input.parent ? 3 : 2] ? { transfer: receipts[input.parent ? 3 : 2].hash } : {}),
         },
@@ -218,25 +246,34 @@ export function createModelPublisher(deps: ModelPublisherDeps) {
       };
     } catch (err) {
       if (err instanceof OceanError && err.code === 'ddo_invalid') throw err;
-      const e = toOceanError(err, 'publishing model');
+      const e = toOceanError(err, `publishing ${kind}`);
       throw new OceanError('publish_failed', `${e.message} (confirmed: ${done.join(', ') || 'none'})`, { cause: e, txHash: e.txHash });
     }
   }
 
-  return { publishModel };
+  /** A model: the same transactions and bytes as any asset whose content is its weights. */
+  async function publishModel({ weightsSha256, ...input }: PublishModelInput): Promise<PublishedModel> {
+    return (await publishComputeAsset({ ...input, content: { kind: 'model', sha256: weightsSha256 } })) as PublishedModel;
+  }
+
+  return { publishModel, publishComputeAsset };
 }
 
 export type ModelPublisher = ReturnType<typeof createModelPublisher>;
 
 /** The weights' sha256 (64 hex, no 0x) registered on the NFT, or null if none is set. */
-export async function readWeightsSha256FromChain(provider: JsonRpcProvider, nftAddress: string): Promise<string | null> {
+export const readWeightsSha256FromChain = (provider: JsonRpcProvider, nftAddress: string): Promise<string | null> =>
+  readContentSha256FromChain(provider, nftAddress, 'model');
+
+/** The sha256 (64 hex, no 0x) an asset of this kind registered on its NFT, or null if none is set. */
+export async function readContentSha256FromChain(provider: JsonRpcProvider, nftAddress: string, kind: AssetKind): Promise<string | null> {
   const nft = contractInterface('ERC721Template');
   try {
-    const raw = await provider.call({ to: nftAddress, data: nft.encodeFunctionData('getData', [WEIGHTS_SHA256_KEY]) });
+    const raw = await provider.call({ to: nftAddress, data: nft.encodeFunctionData('getData', [CONTENT_ON_CHAIN[kind].key]) });
     if (raw === '0x') throw new OceanError('invalid_argument', `no data NFT at ${nftAddress}`);
     const [value] = nft.decodeFunctionResult('getData', raw);
     return decodeWeightsValue(hexlify(value as string));
   } catch (err) {
-    throw toOceanError(err, `reading weights hash of ${nftAddress}`);
+    throw toOceanError(err, `reading the ${kind} sha256 of ${nftAddress}`);
   }
 }

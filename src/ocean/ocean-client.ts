@@ -2,7 +2,8 @@
 // signer per key (shared when keys repeat), and the publisher, order and validation services.
 import { Wallet } from 'ethers';
 import { type OceanChainConfig, createRpcProvider } from './chain-config.js';
-import { createModelPublisher, readWeightsSha256FromChain } from './model-publisher.js';
+import type { AssetKind } from './ddo-builder.js';
+import { createModelPublisher, readContentSha256FromChain, readWeightsSha256FromChain } from './model-publisher.js';
 import { ManagedSigner } from './nonce-manager.js';
 import { type OrderServiceDeps, createOrderService } from './order-service.js';
 import { type ValidateOrderInput, validateOrder } from './order-validator.js';
@@ -42,6 +43,14 @@ export function createOceanClient(config: OceanChainConfig, options: OceanClient
     providerFeeAmount: options.providerFeeAmount,
     retry: options.retry,
   };
+  const assets = createModelPublisher({
+    publisher,
+    chainId: config.chainId,
+    addresses: config.addresses,
+    marketplaceFeeAddress: config.marketplaceFeeAddress,
+    serviceEndpoint: config.serviceEndpoint,
+    providerPublicKey: providerPublicKey(config.providerPrivateKey),
+  });
   return {
     provider,
     chainId: config.chainId,
@@ -52,17 +61,13 @@ export function createOceanClient(config: OceanChainConfig, options: OceanClient
     publisherAddress: publisher.address,
     consumer,
     publisher,
-    models: createModelPublisher({
-      publisher,
-      chainId: config.chainId,
-      addresses: config.addresses,
-      marketplaceFeeAddress: config.marketplaceFeeAddress,
-      serviceEndpoint: config.serviceEndpoint,
-      providerPublicKey: providerPublicKey(config.providerPrivateKey),
-    }),
+    // One publisher: `assets` publishes any compute-only content, `models` is the same for models.
+    models: assets,
+    assets,
     orders: createOrderService(orderDeps),
     validateOrder: (input: ValidateOrderInput) => validateOrder(provider, input),
     readWeightsSha256: (nftAddress: string) => readWeightsSha256FromChain(provider, nftAddress),
+    readContentSha256: (nftAddress: string, kind: AssetKind) => readContentSha256FromChain(provider, nftAddress, kind),
     close: () => provider.destroy(),
   };
 }

@@ -1,10 +1,10 @@
 // A compute service's `files`: Ocean's files object, ECIES-encrypted to the provider's key and hex
 // encoded exactly as ocean-node's encrypt command answers, so a node holding that key decrypts it at
-// compute initialize (an empty string fails there). It names the weights by their sha256 in the
-// marketplace's store: nothing in it lets anyone fetch them.
+// compute initialize (an empty string fails there). It names the content (a model's weights, a
+// dataset's bytes) by its sha256 in the marketplace's store: nothing in it lets anyone fetch it.
 import { decrypt, encrypt } from 'eciesjs';
 import { SigningKey, getAddress, getBytes, hexlify, toUtf8Bytes, toUtf8String } from 'ethers';
-import { normalizeSha256 } from './ddo-builder.js';
+import { type AssetKind, type ContentInput, contentOf, normalizeSha256 } from './ddo-builder.js';
 
 export interface ServiceFilesObject {
   datatokenAddress: string;
@@ -12,14 +12,18 @@ export interface ServiceFilesObject {
   files: Array<{ type: 'url'; url: string; method: 'GET' }>;
 }
 
-/** Where the weights are, for the provider only: content-addressed in its own store, never served. */
-export const weightsLocator = (weightsSha256: string) => `posthuman://weights/sha256/${normalizeSha256(weightsSha256)}`;
+const STORE_FOLDER = { model: 'weights', dataset: 'datasets' } as const satisfies Record<AssetKind, string>;
 
-export function serviceFilesObject(input: { nftAddress: string; datatokenAddress: string; weightsSha256: string }): ServiceFilesObject {
+/** Where the content is, for the provider only: content-addressed in its own store, never served. */
+export const contentLocator = (kind: AssetKind, sha256: string) => `posthuman://${STORE_FOLDER[kind]}/sha256/${normalizeSha256(sha256)}`;
+export const weightsLocator = (weightsSha256: string) => contentLocator('model', weightsSha256);
+
+export function serviceFilesObject(input: { nftAddress: string; datatokenAddress: string } & ContentInput): ServiceFilesObject {
+  const content = contentOf(input);
   return {
     datatokenAddress: getAddress(input.datatokenAddress),
     nftAddress: getAddress(input.nftAddress),
-    files: [{ type: 'url', url: weightsLocator(input.weightsSha256), method: 'GET' }],
+    files: [{ type: 'url', url: contentLocator(content.kind, content.sha256), method: 'GET' }],
   };
 }
 

@@ -1,5 +1,11 @@
-import { sql } from 'drizzle-orm';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accounts, apiKeys } from '../../../src/accounts/accounts-schema.js';
+import { createLedger } from '../../../src/credits/credit-ledger.js';
+import { openDatabase } from '../../../src/db/database.js';
 import { AppError } from '../../../src/errors/app-error.js';
 import { createTestApp, createFundedAccount, type TestApp } from '../../helpers/test-app.js';
 
@@ -131,5 +137,31 @@ describe('credit ledger under concurrency', () => {
     ).rows;
     expect(BigInt(spent)).toBe(captured + 10n * BigInt(newHolds));
     expect(await ledgerInvariants()).toEqual({ unbalanced: 0, drift: 0, total: '0', negative: 0 });
+  });
+
+  it('posts the same statements on the embedded database (npm start without DATABASE_URL): hold, settle, release, refusals', { timeout: 300_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'posthuman-ledger-pglite-'));
+    const embedded = await openDatabase({ databaseUrl: undefined, dataDir: dir });
+    try {
+      await embedded.migrate();
+      const db = embedded.db;
+      const ledger = createLedger({ db });
+      const [account] = await db.insert(accounts).values({ name: 'Embedded' }).returning();
+      const [key] = await db.insert(apiKeys).values({ accountId: account.id, name: 'capped', prefix: 'pk_embedded', keyHash: 'x'.repeat(64), scopes: ['infer'], spendCap: 50n }).returning();
+      await ledger.grant({ accountId: account.id, amount: 100n, reason: 'test', idempotencyKey: 'embedded' });
+      const a = await ledger.hold({ accountId: account.id, apiKeyId: key.id, amount: 40n, idempotencyKey: 'e-a' });
+      expect(await ledger.hold({ accountId: account.id, apiKeyId: key.id, amount: 40n, idempotencyKey: 'e-a' })).toEqual({ holdId: a.holdId, replayed: true });
+      await expect(ledger.hold({ accountId: account.id, apiKeyId: key.id, amount: 11n, idempotencyKey: 'e-cap' })).rejects.toMatchObject({ code: 'spend_cap_exceeded' });
+      await expect(ledger.hold({ accountId: account.id, amount: 61n, idempotencyKey: 'e-poor' })).rejects.toMatchObject({ code: 'insufficient_credit' });
+      const b = await ledger.hold({ accountId: account.id, amount: 60n, idempotencyKey: 'e-b' });
+      expect(await ledger.settle({ holdId: a.holdId, capture: 15n })).toMatchObject({ captured: 15n, released: 25n, replayed: false });
+      expect(await ledger.release(b.holdId)).toMatchObject({ captured: 0n, released: 60n });
+      expect(await ledger.balances(account.id)).toMatchObject({ available: 85n, held: 0n });
+      const [row] = await db.select({ spent: apiKeys.spent }).from(apiKeys).where(eq(apiKeys.id, key.id));
+      expect(row.spent).toBe(15n);
+    } finally {
+      await embedded.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,6 +9,7 @@ export {
   type TrainingLoopHooks,
   type TrainingRequest,
   type TrainingResult,
+  type TrainingSnapshot,
   type TrainingStepProgress,
 } from './training-loop.js';
 export {

@@ -23,8 +23,12 @@ export interface TrainingHyperparameters {
   warmupSteps?: number;
   /** Clip gradients to this global L2 norm (default: no clipping). */
   gradClip?: number;
-  /** After warm-up: 'cosine' decays to 10% of learningRate at the last step (default), 'constant' keeps it. */
-  schedule?: 'cosine' | 'constant';
+  /**
+   * After warm-up: 'cosine' decays to 10% of learningRate at the last step (default), 'constant' keeps
+   * it, 'inverse-sqrt' decays as learningRate × √(warm-up / step). The last two do not depend on
+   * `steps`, so a run stopped at step k holds exactly the weights of a k-step run.
+   */
+  schedule?: 'cosine' | 'constant' | 'inverse-sqrt';
 }
 
 export interface TrainingRequest {
@@ -60,10 +64,15 @@ export interface TrainingResult {
   tokensSeen: number;
 }
 
+/** What training has made so far, as a run of `stepsRun` steps would have ended (eval loss included). */
+export type TrainingSnapshot = Omit<TrainingResult, 'losses' | 'cancelled'>;
+
 export interface TrainingLoopHooks {
   onStep?: (progress: TrainingStepProgress) => void;
   /** Polled before every step; true ends training at that boundary. */
   shouldStop?: () => boolean;
+  /** Awaited after every `every` steps (not after the last): lets a long run be scored on the way. */
+  checkpoint?: { every: number; onCheckpoint: (snapshot: TrainingSnapshot) => Promise<void> };
 }
 
 /** Scored targets per eval run: each carries a vocabulary-wide row of logits. */
@@ -73,6 +82,7 @@ export function learningRateAt(step: number, hp: TrainingHyperparameters): numbe
   const warmup = hp.warmupSteps ?? 0;
   if (step <= warmup) return (hp.learningRate * step) / warmup;
   if ((hp.schedule ?? 'cosine') === 'constant') return hp.learningRate;
+  if (hp.schedule === 'inverse-sqrt') return hp.learningRate * Math.sqrt(Math.max(1, warmup) / step);
   const progress = (step - warmup) / Math.max(1, hp.steps - warmup);
   return hp.learningRate * (0.1 + 0.45 * (1 + Math.cos(Math.PI * Math.min(1, progress))));
 }
@@ -146,6 +156,11 @@ export async function runTrainingLoop(request: TrainingRequest, hooks: TrainingL
       losses.push(loss);
       const seconds = (performance.now() - started) / 1000;
       hooks.onStep?.({ step, loss, tokensPerSecond: tokens / seconds, learningRate, gradNorm: (out.grad_norm.data as Float32Array)[0] });
+      const checkpoint = hooks.checkpoint;
+      if (checkpoint && step % checkpoint.every === 0 && step < hp.steps) {
+        const evalLossAfter = await evaluateLoss(evalSession, config, weights, request.evalSet);
+        await checkpoint.onCheckpoint({ weights, stepsRun: step, evalLossBefore, evalLossAfter, tokensSeen });
+      }
     }
     const evalLossAfter = losses.length === 0 ? evalLossBefore : await evaluateLoss(evalSession, config, weights, request.evalSet);
     return { weights, stepsRun: losses.length, losses, evalLossBefore, evalLossAfter, cancelled, tokensSeen };

@@ -56,7 +56,8 @@ export async function everyOperation(baseUrl: string, apiKey: string, operatorTo
   });
   const models = unwrap(await api.GET('/v1/models'));
   const first: string | undefined = models.data[0]?.weights_sha256;
-  await api.GET('/v1/models/{id}', { params: { path: { id: 'tiny-gpt2' } } });
+  const one = unwrap(await api.GET('/v1/models/{id}', { params: { path: { id: 'tiny-gpt2' } } }));
+  console.log(`${one.id}: ${one.usage?.jobs ?? 0} jobs, ${one.usage?.last_30_days.tokens ?? 0} tokens in 30 days`);
   await operator.POST('/v1/admin/models', { body: { id: 'gpt2', path: '/srv/models/gpt2', price_per_job: 2000, price_per_1k_tokens: 10_000 } });
   const dataset = unwrap(
     await api.POST('/v1/datasets', { params: { query: { name: 'notes' } }, body: 'Some text to train on.', headers: { 'content-type': 'text/plain' }, ...raw }),

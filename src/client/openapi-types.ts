@@ -1964,7 +1964,15 @@ export interface components {
          *           "create": "0x7a1c…e2f0"
          *         }
          *       },
-         *       "created_at": "2026-11-27T10:51:42.123Z"
+         *       "created_at": "2026-11-27T10:51:42.123Z",
+         *       "usage": {
+         *         "jobs": 1284,
+         *         "tokens": 96310,
+         *         "last_30_days": {
+         *           "jobs": 212,
+         *           "tokens": 15877
+         *         }
+         *       }
          *     }
          */
         Model: {
@@ -2012,6 +2020,30 @@ export interface components {
             } | null;
             /** Format: date-time */
             created_at: string;
+            /**
+             * @description Catalog routes: how much the model is used, counted from succeeded jobs over all time; totals only, never who ran them
+             * @example {
+             *       "jobs": 1284,
+             *       "tokens": 96310,
+             *       "last_30_days": {
+             *         "jobs": 212,
+             *         "tokens": 15877
+             *       }
+             *     }
+             */
+            usage?: {
+                /** @description Succeeded jobs (inference, evaluation, fine-tuning) run on this model */
+                jobs: number;
+                /** @description Input + output tokens those jobs processed */
+                tokens: number;
+                /** @description The same counts for jobs finished in the last 30 days */
+                last_30_days: {
+                    /** @description Succeeded jobs (inference, evaluation, fine-tuning) run on this model */
+                    jobs: number;
+                    /** @description Input + output tokens those jobs processed */
+                    tokens: number;
+                };
+            };
         };
         /** ModelList */
         ModelList: {
@@ -4142,7 +4174,15 @@ export interface operations {
                      *           "create": "0x7a1c…e2f0"
                      *         }
                      *       },
-                     *       "created_at": "2026-11-27T10:51:42.123Z"
+                     *       "created_at": "2026-11-27T10:51:42.123Z",
+                     *       "usage": {
+                     *         "jobs": 1284,
+                     *         "tokens": 96310,
+                     *         "last_30_days": {
+                     *           "jobs": 212,
+                     *           "tokens": 15877
+                     *         }
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Model"];
@@ -4297,7 +4337,15 @@ export interface operations {
                      *           "create": "0x7a1c…e2f0"
                      *         }
                      *       },
-                     *       "created_at": "2026-11-27T10:51:42.123Z"
+                     *       "created_at": "2026-11-27T10:51:42.123Z",
+                     *       "usage": {
+                     *         "jobs": 1284,
+                     *         "tokens": 96310,
+                     *         "last_30_days": {
+                     *           "jobs": 212,
+                     *           "tokens": 15877
+                     *         }
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Model"];
@@ -4428,7 +4476,15 @@ export interface operations {
                      *           "create": "0x7a1c…e2f0"
                      *         }
                      *       },
-                     *       "created_at": "2026-11-27T10:51:42.123Z"
+                     *       "created_at": "2026-11-27T10:51:42.123Z",
+                     *       "usage": {
+                     *         "jobs": 1284,
+                     *         "tokens": 96310,
+                     *         "last_30_days": {
+                     *           "jobs": 212,
+                     *           "tokens": 15877
+                     *         }
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Model"];

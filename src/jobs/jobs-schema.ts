@@ -57,6 +57,10 @@ export const jobs = pgTable(
     index('jobs_unfinished_idx')
       .on(t.status)
       .where(sql`${t.status} IN ('queued', 'running')`),
+    /** The catalog's per-model usage counts (GET /v1/models) read only the succeeded rows of each model. */
+    index('jobs_model_succeeded_idx')
+      .on(t.modelId, t.finishedAt)
+      .where(sql`${t.status} = 'succeeded'`),
     uniqueIndex('jobs_order_tx_unique').on(t.orderTxHash).where(sql`${t.orderTxHash} IS NOT NULL`),
     check('jobs_cost_within_hold', sql`${t.cost} IS NULL OR ${t.cost} <= ${t.maxCost}`),
   ],

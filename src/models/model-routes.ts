@@ -8,6 +8,7 @@ import { keyPrincipal } from '../accounts/principal.js';
 import { publishModelFolder, unpackModelArchive } from './model-publishing.js';
 import type { ModelRow } from './model-repository.js';
 import { modelAncestors, modelLineages } from './model-lineage.js';
+import { type ModelUsage, modelUsage, modelUsages, NO_USAGE } from './model-usage.js';
 import { MAX_ROYALTY_BPS } from '../credits/revenue-split.js';
 
 const MODEL_EXAMPLE = {
@@ -35,6 +36,12 @@ const MODEL_EXAMPLE = {
     tx_hashes: { create: '0x7a1c…e2f0' },
   },
   created_at: '2026-11-27T10:51:42.123Z',
+  usage: { jobs: 1284, tokens: 96_310, last_30_days: { jobs: 212, tokens: 15_877 } },
+};
+
+const UsageCounts = {
+  jobs: Type.Integer({ minimum: 0, description: 'Succeeded jobs (inference, evaluation, fine-tuning) run on this model' }),
+  tokens: Type.Integer({ minimum: 0, description: 'Input + output tokens those jobs processed' }),
 };
 
 const ModelSchema = Type.Object({
@@ -76,6 +83,19 @@ const ModelSchema = Type.Object({
     { description: 'The compute-only Ocean asset; null until published on the current chain' },
   ),
   created_at: Type.String({ format: 'date-time' }),
+  usage: Type.Optional(
+    Type.Object(
+      {
+        ...UsageCounts,
+        last_30_days: Type.Object(UsageCounts, { description: 'The same counts for jobs finished in the last 30 days' }),
+      },
+      {
+        description:
+          'Catalog routes: how much the model is used, counted from succeeded jobs over all time; totals only, never who ran them',
+        examples: [{ jobs: 1284, tokens: 96_310, last_30_days: { jobs: 212, tokens: 15_877 } }],
+      },
+    ),
+  ),
 }, {
   title: 'Model',
   description: 'A model: its weights hash, context, prices, owner, lineage and Ocean asset (never its weights)',
@@ -114,10 +134,10 @@ function modelView(m: ModelRow, lineage: string[]) {
 }
 
 /** The public catalog never shows another account's id: only the owner sees its own. */
-function catalogView(m: ModelRow, lineage: string[], request: FastifyRequest) {
+function catalogView(m: ModelRow, lineage: string[], usage: ModelUsage, request: FastifyRequest) {
   const viewer = request.principal?.kind === 'key' ? request.principal.accountId : null;
   const owned = viewer !== null && m.ownerAccountId === viewer;
-  return { ...modelView(m, lineage), owner_account_id: owned ? m.ownerAccountId : null, owned_by_you: owned };
+  return { ...modelView(m, lineage), owner_account_id: owned ? m.ownerAccountId : null, owned_by_you: owned, usage };
 }
 
 const ancestorIds = (ancestors: { modelId: string }[] = []) => ancestors.map((a) => a.modelId);
@@ -279,8 +299,11 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const models = await app.modelRepository.list();
-      const lineages = await modelLineages(app.db, models.map((m) => m.id));
-      return { data: models.map((m) => catalogView(m, ancestorIds(lineages.get(m.id)), request)) };
+      const ids = models.map((m) => m.id);
+      const [lineages, usages] = await Promise.all([modelLineages(app.db, ids), modelUsages(app.db, ids)]);
+      return {
+        data: models.map((m) => catalogView(m, ancestorIds(lineages.get(m.id)), usages.get(m.id) ?? NO_USAGE, request)),
+      };
     },
   );
 
@@ -301,7 +324,8 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const model = await app.modelRepository.find(request.params.id);
       if (!model) throw notFound('model');
-      return catalogView(model, await lineageIds(model.id), request);
+      const [lineage, usage] = await Promise.all([lineageIds(model.id), modelUsage(app.db, model.id)]);
+      return catalogView(model, lineage, usage, request);
     },
   );
 };

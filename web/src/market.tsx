@@ -45,6 +45,8 @@ function OnChain({ ocean, sha256 }: { ocean: Ocean | null; sha256: string }) {
   );
 }
 
+const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+
 function ModelCard({ model }: { model: Model }) {
   return (
     <article class="card" aria-labelledby={`model-${model.id}`}>
@@ -66,6 +68,15 @@ function ModelCard({ model }: { model: Model }) {
         <dd>{model.task_kinds.join(', ')}</dd>
         <dt>Lineage</dt>
         <dd>{model.lineage.length ? `fine-tuned from ${model.lineage.join(' ← ')} (royalty ${model.royalty_bps / 100} %)` : 'a base model'}</dd>
+        {model.usage ? (
+          <>
+            <dt>Usage</dt>
+            <dd data-usage-jobs={model.usage.jobs}>
+              {plural(model.usage.jobs, 'job')}, {plural(model.usage.tokens, 'token')} ({plural(model.usage.last_30_days.jobs, 'job')} in
+              the last 30 days)
+            </dd>
+          </>
+        ) : null}
       </dl>
       <h4>On chain</h4>
       <OnChain ocean={model.ocean as Ocean | null} sha256={model.weights_sha256} />

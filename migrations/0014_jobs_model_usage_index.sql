@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_model_succeeded_idx" ON "jobs" USING btree ("model_id","finished_at") WHERE "jobs"."status" = 'succeeded';

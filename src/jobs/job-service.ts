@@ -22,7 +22,7 @@ import { jobs } from './jobs-schema.js';
 import { recordSpan, timed } from '../observability/job-spans.js';
 import type { JobKind } from './jobs-schema.js';
 import type { GatewayOcean } from '../ocean/gateway-ocean.js';
-import { isOceanError } from '../ocean/ocean-error.js';
+import { OceanError, isOceanError } from '../ocean/ocean-error.js';
 import { JOB_CATALOG } from './job-catalog.js';
 import { endUnfinishedJob } from './job-reconciler.js';
 
@@ -205,6 +205,15 @@ export function createJobService(deps: JobServiceDeps) {
     }
   }
 
+  /** Postgres refused the order because another job carries it (jobs_order_tx_unique). */
+  function isOrderTaken(err: unknown): boolean {
+    for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+      const pg = e as Error & { code?: string; constraint?: string };
+      if (pg.code === '23505' && pg.constraint === 'jobs_order_tx_unique') return true;
+    }
+    return false;
+  }
+
   /** Fails a job that cannot be ordered and releases its hold in full: never charged without a run. */
   async function failUnordered(job: JobRow, err: unknown): Promise<JobRow> {
     deps.log.error({ err, jobId: job.id }, 'ordering failed; job failed and hold released');
@@ -247,8 +256,20 @@ export function createJobService(deps: JobServiceDeps) {
     if (deps.ocean && !job.orderTxHash) {
       try {
         const ordering = performance.now();
-        const { order } = await deps.ocean.orderFor(model);
-        current = (await jobsRepo.attachOrder(job.id, order.txHash, deps.ocean.chainId, order.blockHash)) ?? (await jobsRepo.find(job.id)) ?? job;
+        const ocean = deps.ocean;
+        // An order whose hash another job already carries (after a reorg, the same nonce and call sent
+        // again give the same hash as the dropped order of a refused job) is no payment for this one.
+        const attach = async () => {
+          const { order } = await ocean.orderFor(model);
+          try {
+            return (await jobsRepo.attachOrder(job.id, order.txHash, ocean.chainId, order.blockHash)) ?? (await jobsRepo.find(job.id)) ?? job;
+          } catch (err) {
+            if (isOrderTaken(err)) return null;
+            throw err;
+          }
+        };
+        current = (await attach()) ?? (await attach()) ?? job;
+        if (!current.orderTxHash) throw new OceanError('order_failed', 'the orders placed for this job are carried by other jobs');
         recordSpan(job.id, 'gateway.order', performance.now() - ordering);
       } catch (err) {
         // The datatoken is gone (a chain reset): no transaction was sent; publish the model again.

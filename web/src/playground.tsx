@@ -176,7 +176,12 @@ function Infer({ models, initialModel }: { models: Model[]; initialModel: string
 function Evaluate({ models, initialModel }: { models: Model[]; initialModel: string }) {
   const { key } = useSession();
   const [model, setModel] = useState(initialModel);
-  const [text, setText] = useState('The quick brown fox jumps over the lazy dog.\n\nColorless green ideas sleep furiously.');
+  const [text, setText] = useState(
+    // Ordinary prose of the kind the default model learnt from (State of the Union addresses): a perplexity
+    // of about 20 there, where a pangram scores thousands and makes a working model look broken.
+    'We must invest in our schools and our roads, so that every child in America has the chance to build a better future.\n\n' +
+      'Tonight I want to talk about the state of our economy and what we can do together to help American families get ahead.',
+  );
   const [job, setJob] = useState<Job | null>(null);
   const { running, error, run } = useAction();
   useEffect(() => setModel(initialModel), [initialModel]);

@@ -1,6 +1,6 @@
 // The web app in a real browser (playwright-core driving Debian's chromium) against a served gateway,
 // a worker process, Postgres, Redis and a local chain: browse the market, sign in, see an API error,
-// stream an inference, verify its receipt in the browser, create and revoke a key.
+// stream an inference, verify its receipt in the browser, evaluate texts, see the usage in the market, create and revoke a key.
 import { existsSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -161,6 +161,32 @@ describe('in a browser', () => {
       'order',
       'inclusion',
     ]);
+  });
+
+  it("evaluates the default texts, showing per text the loss and perplexity the API gives for them", async () => {
+    const section = page.locator('section[aria-labelledby="evaluate-heading"]');
+    await section.locator('#evaluate-model').selectOption('tiny-gpt2');
+    const texts = (await section.getByLabel(/^Texts/).inputValue()).split(/\n\s*\n/).map((text) => text.trim());
+    expect(texts).toHaveLength(2);
+    await section.getByRole('button', { name: 'Evaluate 2 texts' }).click();
+    await section.locator('table caption, [role="alert"]').first().waitFor({ timeout: 60_000 });
+    expect(await section.locator('[role="alert"]').allTextContents()).toEqual([]);
+    const api = await t.app.inject({ method: 'POST', url: '/v1/evaluate', headers: account.headers, payload: { model: 'tiny-gpt2', texts } });
+    expect(api.statusCode, api.body).toBe(200);
+    const results = (api.json() as { results: { tokens: number; loss: number; perplexity: number }[] }).results;
+    const rows = await section.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual(results.map((r, i) => [texts[i], String(r.tokens), r.loss.toFixed(3), r.perplexity.toFixed(1)]));
+  });
+
+  it("shows each model's usage in the market, counting the jobs just run", async () => {
+    const usage = (await t.app.inject({ method: 'GET', url: '/v1/models/tiny-gpt2' })).json().usage as { jobs: number; tokens: number };
+    // The streamed inference and the two evaluations above.
+    expect(usage.jobs).toBeGreaterThanOrEqual(3);
+    await page.getByRole('link', { name: 'Market', exact: true }).click();
+    const card = page.locator('article', { has: page.getByRole('heading', { name: 'tiny-gpt2' }) });
+    const shown = card.locator(`dd[data-usage-jobs="${usage.jobs}"]`);
+    await shown.waitFor({ timeout: 30_000 });
+    expect(await shown.textContent()).toContain(`${usage.jobs} jobs, ${usage.tokens.toLocaleString('en')} tokens`);
   });
 
   it('creates a key, shown once, that works; then revokes it', async () => {

@@ -13,6 +13,7 @@ const all = [
   'bench/ocean-orders.ts',
   'bench/ocean-infer-latency.ts',
   'bench/receipts.ts',
+  'bench/db-steps.ts',
   'bench/chain-replay.ts',
 ];
 const wanted = process.argv.slice(2);

@@ -1,6 +1,6 @@
 // The web app in a real browser (playwright-core driving Debian's chromium) against a served gateway,
 // a worker process, Postgres, Redis and a local chain: browse the market, sign in, see an API error,
-// stream an inference, verify its receipt in the browser, evaluate texts, see the usage in the market, create and revoke a key.
+// stream an inference, verify its receipt in the browser, evaluate texts, see the usage in the market, fine-tune, create and revoke a key.
 import { existsSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,7 +47,7 @@ beforeAll(async () => {
   worker = await startWorker(t, { CHAIN: 'on', CHAIN_RPC_URL: ocean.chain.rpcUrl, WORKER_ID: 'web-worker' });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-  account = await createFundedAccount(t, { name: 'Web tester', credits: 5_000_000, scopes: ['infer', 'evaluate', 'keys'] });
+  account = await createFundedAccount(t, { name: 'Web tester', credits: 5_000_000, scopes: ['infer', 'evaluate', 'finetune', 'keys'] });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.exposeFunction('__walletSign', (hex: string) => wallet.signMessage(getBytes(hex)));
@@ -187,6 +187,27 @@ describe('in a browser', () => {
     const shown = card.locator(`dd[data-usage-jobs="${usage.jobs}"]`);
     await shown.waitFor({ timeout: 30_000 });
     expect(await shown.textContent()).toContain(`${usage.jobs} jobs, ${usage.tokens.toLocaleString('en')} tokens`);
+  });
+
+  it('fine-tunes from the form, drawing the loss of each step as it arrives', async () => {
+    await page.getByRole('link', { name: 'Playground', exact: true }).click();
+    const section = page.locator('section[aria-labelledby="finetune-heading"]');
+    await section.locator('#finetune-model').selectOption('tiny-gpt2');
+    await section.getByLabel('New model id').fill('browser-tuned');
+    await section.getByLabel('Training text').fill('The lighthouse keeper counts the ships that pass the cape every evening. '.repeat(40));
+    await section.getByRole('button', { name: 'Fine-tune', exact: true }).click();
+    await section.locator('figcaption, [role="alert"]').first().waitFor({ timeout: 60_000 });
+    expect(await section.locator('[role="alert"]').allTextContents()).toEqual([]);
+    const label = (await section.getByRole('img').getAttribute('aria-label')) ?? '';
+    const losses = label.replace(/^[^:]*: /, '').split(', ').map(Number);
+    expect(losses.length).toBeGreaterThanOrEqual(1);
+    expect(losses.every((loss) => Number.isFinite(loss) && loss > 0), label).toBe(true);
+    const status = section.getByRole('status');
+    await status.filter({ hasText: /: (succeeded|failed|cancelled)/ }).waitFor({ timeout: 120_000 });
+    const id = await status.locator('code').textContent();
+    const job = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers: account.headers })).json();
+    expect(job).toMatchObject({ kind: 'finetune', status: 'succeeded' });
+    expect(await status.textContent()).toContain(': succeeded');
   });
 
   it('creates a key, shown once, that works; then revokes it', async () => {

@@ -1035,7 +1035,7 @@ export interface paths {
         head?: never;
         /**
          * Change an endpoint: its URL, events, note, or whether it is enabled
-         * @description A disabled endpoint gets no new deliveries, and its pending ones are given up (`dead`, replayable).
+         * @description A disabled endpoint gets no new deliveries, and its pending ones are given up (`dead`, replayable). Fields left out stay as they are; an empty object changes nothing and answers the endpoint.
          */
         patch: operations["updateWebhookEndpoint"];
         trace?: never;

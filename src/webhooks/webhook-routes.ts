@@ -117,7 +117,8 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'updateWebhookEndpoint',
         tags: ['webhooks'],
         summary: 'Change an endpoint: its URL, events, note, or whether it is enabled',
-        description: 'A disabled endpoint gets no new deliveries, and its pending ones are given up (`dead`, replayable).',
+        description:
+          'A disabled endpoint gets no new deliveries, and its pending ones are given up (`dead`, replayable). Fields left out stay as they are; an empty object changes nothing and answers the endpoint.',
         security,
         params: EndpointParams,
         body: Type.Object(
@@ -135,12 +136,15 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { accountId } = accountPrincipal(request);
       const b = request.body;
-      const updated = await repo.update(accountId, request.params.id, {
+      const patch = {
         ...(b.url !== undefined ? { url: checkWebhookUrl(b.url, allowPrivate).toString() } : {}),
         ...(b.event_types !== undefined ? { eventTypes: b.event_types } : {}),
         ...(b.description !== undefined ? { description: b.description } : {}),
         ...(b.enabled !== undefined ? { enabled: b.enabled } : {}),
-      });
+      };
+      // An empty patch changes nothing (as a JSON merge patch of {} would): the endpoint as it is.
+      if (Object.keys(patch).length === 0) return endpointView(await endpointOf(accountId, request.params.id));
+      const updated = await repo.update(accountId, request.params.id, patch);
       if (!updated) throw notFound('webhook endpoint');
       return endpointView(updated);
     },

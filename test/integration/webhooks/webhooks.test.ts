@@ -156,6 +156,17 @@ describe('webhooks', () => {
     expect((await api('GET', `/v1/webhooks/${endpoint.id}`, stranger.headers)).statusCode).toBe(404);
     expect((await api('GET', `/v1/webhooks/${endpoint.id}/deliveries`, stranger.headers)).statusCode).toBe(404);
     expect((await api('GET', '/v1/webhooks', stranger.headers)).json().data).toEqual([]);
+    // PATCH: an empty object changes nothing (200, the endpoint as it was); a field changes only itself;
+    // someone else's endpoint is a 404 either way.
+    const before = (await api('GET', `/v1/webhooks/${endpoint.id}`, owner.headers)).json();
+    const untouched = await api('PATCH', `/v1/webhooks/${endpoint.id}`, owner.headers, {});
+    expect(untouched.statusCode, untouched.body).toBe(200);
+    expect(untouched.json()).toEqual(before);
+    const noted = await api('PATCH', `/v1/webhooks/${endpoint.id}`, owner.headers, { description: 'progress feed' });
+    expect(noted.statusCode, noted.body).toBe(200);
+    expect(noted.json()).toEqual({ ...before, description: 'progress feed' });
+    expect((await api('PATCH', `/v1/webhooks/${endpoint.id}`, stranger.headers, {})).statusCode).toBe(404);
+    expect((await api('PATCH', `/v1/webhooks/${endpoint.id}`, stranger.headers, { enabled: false })).statusCode).toBe(404);
     const inferOnly = await createFundedAccount(t, { credits: 1, scopes: ['infer'] });
     expect((await api('GET', '/v1/webhooks', inferOnly.headers)).statusCode).toBe(403);
     expect((await api('DELETE', `/v1/webhooks/${endpoint.id}`, owner.headers)).statusCode).toBe(204);

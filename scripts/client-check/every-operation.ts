@@ -64,7 +64,7 @@ export async function everyOperation(baseUrl: string, apiKey: string, operatorTo
   );
   await api.GET('/v1/datasets', { params: { query: { limit: 10 } } });
   await api.GET('/v1/datasets/{id}', { params: { path: { id: dataset.id } } });
-  const asset = unwrap(await api.POST('/v1/datasets/{id}/publish', { params: { path: { id: dataset.id } } })).ocean;
+  const asset = unwrap(await api.POST('/v1/datasets/{id}/publish', { params: { path: { id: dataset.id } }, body: {} })).ocean;
   if (asset?.content_sha256 !== dataset.sha256) throw new Error('the asset names other content');
   await api.DELETE('/v1/datasets/{id}', { params: { path: { id: dataset.id } } });
 

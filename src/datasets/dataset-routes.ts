@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { keyPrincipal } from '../accounts/principal.js';
 import { AppError } from '../errors/app-error.js';
-import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, MicroCreditsOut, Nullable, Page, PageQuery, Uuid } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, IdParams, KEY_AUTH_ERRORS, MicroCreditsOut, NoBody, Nullable, Page, PageQuery, Uuid } from '../http/schemas.js';
 import type { DatasetRow } from './dataset-repository.js';
 import { deleteDataset, getDataset, listDatasets, publishDataset, uploadDataset } from './dataset-service.js';
 import type { DatasetFormat } from './datasets-schema.js';
@@ -246,10 +246,11 @@ const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'listed dataset is 403; an unlisted one, or a deleted one, 404; a gateway without a chain 503 `chain_unavailable`.',
         security,
         params: IdParams,
+        body: NoBody,
         response: {
           201: DatasetSchema,
           200: DatasetSchema,
-          ...errorResponses([...KEY_AUTH_ERRORS, 404]),
+          ...errorResponses([...KEY_AUTH_ERRORS, ...BODY_ERRORS, 404]),
         },
       },
     },

@@ -76,6 +76,8 @@ export const KEY_AUTH_ERRORS = [401, 403, 429];
 export const OPERATOR_AUTH_ERRORS = [401];
 /** Statuses the body parser answers with on any route that takes a body. */
 export const BODY_ERRORS = [413, 415];
+/** The body of a POST that needs none: nothing, `null` or `{}` (anything else is a 400 naming it). */
+export const NoBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'No body needed', examples: [{}] });
 
 /** Micro-credits: integers in JSON (never floats); inputs may also be decimal strings. */
 export const MicroCreditsOut = Type.Unsafe<bigint | number>({

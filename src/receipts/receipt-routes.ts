@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../errors/app-error.js';
-import { errorResponses, KEY_AUTH_ERRORS, OPERATOR_AUTH_ERRORS, Uuid } from '../http/schemas.js';
+import { errorResponses, KEY_AUTH_ERRORS, NoBody, OPERATOR_AUTH_ERRORS, Uuid } from '../http/schemas.js';
 import { keyPrincipal } from '../accounts/principal.js';
 import { clientRateLimit } from '../rate-limit/client-rate-limit.js';
 import { ConsistencyProof, InclusionProof, JwksSchema, SignedTreeHead } from './log-types.js';
@@ -11,7 +11,6 @@ import { createReceiptRepository } from './receipt-repository.js';
 
 /** Operator actions take no body; an empty one (or `{}`) is fine. */
 // Declared, so a stray body is refused rather than ignored: send none, `null` or `{}`.
-const NoBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'No body needed', examples: [{}] });
 /** Tree sizes are stored as int8; past 2^53 a JSON number loses precision, so that is the bound. */
 const TreeSize = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description, examples: [42] });
 

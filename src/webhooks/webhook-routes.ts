@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { accountPrincipal } from '../accounts/principal.js';
 import { AppError, notFound } from '../errors/app-error.js';
-import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS, Page, PageQuery } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, KEY_AUTH_ERRORS, NoBody, Page, PageQuery } from '../http/schemas.js';
 import { createWebhookRepository } from './webhook-repository.js';
 import { checkWebhookUrl } from './webhook-urls.js';
 import { deliveryView, endpointView, EventTypeSchema, NewWebhookSecretSchema, WebhookDeliverySchema, WebhookEndpointSchema } from './webhook-views.js';
@@ -27,7 +27,6 @@ const EventTypes = Type.Array(EventTypeSchema, {
   examples: [['job.succeeded', 'job.failed']],
 });
 const Description = Type.String({ maxLength: 500, description: 'A note for people', examples: ['job notifications'] });
-const NoBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'No body needed', examples: [{}] });
 
 const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const repo = createWebhookRepository(app.db);

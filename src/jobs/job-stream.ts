@@ -53,6 +53,9 @@ export async function streamJob(
     ended ??= why;
     finish();
   };
+  // Listen before any await: a client that leaves while the subscription is set up must still free its slot.
+  raw.on('close', () => end('closed'));
+  if (raw.destroyed) end('closed');
   const unsubscribe = await deps.events.subscribe(
     jobId,
     (e) => {
@@ -65,7 +68,6 @@ export async function streamJob(
   );
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
   const lifetime = setTimeout(() => end('expired'), options.maxLifetimeMs);
-  raw.on('close', () => end('closed'));
   try {
     const current = await repo.find(jobId);
     if (!current || !FINAL_STATUSES.includes(current.status)) await finished;

@@ -46,6 +46,9 @@ export async function streamCompletion(
     ended ??= why;
     finish();
   };
+  // Listen before any await: a client that leaves while the subscription is set up must still free its slot.
+  raw.on('close', () => end('closed'));
+  if (raw.destroyed) end('closed');
   const unsubscribe = await deps.events.subscribe(job.id, (e) => {
     if (e.type === 'token') {
       if (!gap && e.index === next) {
@@ -57,7 +60,6 @@ export async function streamCompletion(
   });
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
   const lifetime = setTimeout(() => end('expired'), options.maxLifetimeMs);
-  raw.on('close', () => end('closed'));
   try {
     const current = await repo.find(job.id);
     if (!current || !FINAL_STATUSES.includes(current.status)) await finished;

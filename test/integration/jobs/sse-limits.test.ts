@@ -123,6 +123,43 @@ describe('SSE stream limits', () => {
     for (const s of again) s.close();
   });
 
+  it('frees the slot of a client that leaves while its subscription is still being set up', async () => {
+    const a = await createFundedAccount(t);
+    const [j1, j2] = [await queuedJob(a.account.id), await queuedJob(a.account.id)];
+    // Hold every subscription (the real one, in Redis) until the client has gone: the headers are already out.
+    const events = t.app.jobEvents;
+    const subscribe = events.subscribe.bind(events);
+    let letThrough: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      letThrough = resolve;
+    });
+    events.subscribe = async (...args) => {
+      await gate;
+      return subscribe(...args);
+    };
+    try {
+      for (const jobId of [j1, j2]) {
+        const s = await follow(jobId, a.headers);
+        expect(s.res.status).toBe(200);
+        s.close();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      letThrough();
+    } finally {
+      events.subscribe = subscribe;
+    }
+    // Both slots come back (before the fix they stayed taken for the stream's whole lifetime).
+    const both = await eventually(async () => {
+      const x = await follow(j1, a.headers);
+      if (x.res.status !== 200) return null;
+      const y = await follow(j2, a.headers);
+      if (y.res.status === 200) return [x, y];
+      x.close();
+      return null;
+    }, 'both slots to be released');
+    for (const s of both) s.close();
+  });
+
   it('ends a stream at SSE_MAX_LIFETIME_MS with an expired event naming the job url, and frees its slot', async () => {
     const a = await createFundedAccount(short);
     const jobId = await queuedJob(a.account.id);

@@ -6,6 +6,7 @@ export * from '../datasets/datasets-schema.js';
 export * from '../http/idempotency-schema.js';
 export * from '../jobs/jobs-schema.js';
 export * from '../models/models-schema.js';
+export * from '../ocean/escrow-schema.js';
 export * from '../ocean/order-pool-schema.js';
 export * from '../receipts/receipts-schema.js';
 export * from '../wallet/wallet-schema.js';

@@ -3,6 +3,9 @@ import { sql } from 'drizzle-orm';
 import { bigint, check, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from '../accounts/accounts-schema.js';
 
+export const COMPUTE_BACKENDS = ['marketplace', 'ocean-node'] as const;
+export type ComputeBackend = (typeof COMPUTE_BACKENDS)[number];
+
 export const models = pgTable(
   'models',
   {
@@ -38,12 +41,21 @@ export const models = pgTable(
     publishedAt: timestamp('published_at', { withTimezone: true }),
     /** Replay audits of this model's jobs whose output differed: a mark against whoever served it. */
     auditMismatches: integer('audit_mismatches').notNull().default(0),
+    /** Where its jobs run: the gateway's own workers, or an external Ocean compute node paid through Escrow. */
+    computeBackend: text('compute_backend', { enum: COMPUTE_BACKENDS }).notNull().default('marketplace'),
+    /** The Ocean compute node's base URL; set exactly when compute_backend is 'ocean-node'. */
+    computeNodeUrl: text('compute_node_url'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     check('models_prices_non_negative', sql`${t.pricePerJob} >= 0 AND ${t.pricePer1kTokens} >= 0`),
     check('models_royalty_bps_range', sql`${t.royaltyBps} >= 0 AND ${t.royaltyBps} <= 2000`),
     check('models_id_slug', sql`${t.id} ~ '^[a-z0-9][a-z0-9._-]{0,63}$'`),
+    check('models_compute_backend', sql`${t.computeBackend} IN ('marketplace', 'ocean-node')`),
+    check(
+      'models_compute_node_url',
+      sql`(${t.computeBackend} = 'ocean-node') = (${t.computeNodeUrl} IS NOT NULL)`,
+    ),
   ],
 );
 

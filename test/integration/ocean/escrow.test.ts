@@ -1,0 +1,125 @@
+// Ocean's Escrow on the real local chain (one chain for the file): the gateway's consumer wallet pays,
+// the provider wallet plays the compute node. Amounts are checked to the wei, refusals by their reason,
+// and the reconciler brings escrow_payments rows to the chain's truth.
+import { parseEther } from 'ethers';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { contractInterface } from '../../../src/ocean/contract-artifacts.js';
+import { type EscrowPayee, type EscrowPayer, createEscrowPayee, createEscrowPayer, isEscrowError } from '../../../src/ocean/escrow.js';
+import { ManagedSigner } from '../../../src/ocean/nonce-manager.js';
+import { type OceanFixture, advanceChainTime, startOceanFixture } from './ocean-fixture.js';
+
+let fx: OceanFixture;
+let payer: EscrowPayer;
+let node: EscrowPayee;
+let token: string;
+let nextJobId = 1n;
+const jobId = () => nextJobId++;
+
+async function opcFee(amount: bigint): Promise<bigint> {
+  const router = contractInterface('FactoryRouter');
+  const raw = await fx.client.provider.call({ to: fx.client.addresses.Router, data: router.encodeFunctionData('getOPCFee', [token]) });
+  const [fee] = router.decodeFunctionResult('getOPCFee', raw);
+  return (amount * (fee as bigint)) / 10n ** 18n;
+}
+
+async function walletBalance(address: string): Promise<bigint> {
+  const erc20 = contractInterface('OceanToken');
+  const raw = await fx.client.provider.call({ to: token, data: erc20.encodeFunctionData('balanceOf', [address]) });
+  return erc20.decodeFunctionResult('balanceOf', raw)[0] as bigint;
+}
+
+beforeAll(async () => {
+  fx = await startOceanFixture({ client: { wait: { timeoutMs: 15_000, pollMs: 50 } } });
+  const escrow = fx.client.addresses.Escrow;
+  if (!escrow) throw new Error('the local chain has no Escrow');
+  token = fx.client.addresses.Ocean;
+  payer = createEscrowPayer(fx.client.consumer, escrow);
+  const nodeSigner = new ManagedSigner(fx.ocean.config.providerPrivateKey, fx.client.provider, { chainId: fx.client.chainId, wait: { pollMs: 50 } });
+  node = createEscrowPayee(nodeSigner, escrow);
+});
+
+afterAll(async () => {
+  await fx?.stop();
+});
+
+it('deposits only the shortfall, and a lock then a claim move exact amounts', async () => {
+  const walletBefore = await walletBalance(payer.address);
+  const first = await payer.ensureAvailable(token, parseEther('10'));
+  expect(first.deposited).toBe(parseEther('10'));
+  expect(first.tx?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+  // Enough is there: nothing sent.
+  expect((await payer.ensureAvailable(token, parseEther('4'))).deposited).toBe(0n);
+  // 10 there, 12 wanted: 2 more.
+  expect((await payer.ensureAvailable(token, parseEther('12'))).deposited).toBe(parseEther('2'));
+  expect(await walletBalance(payer.address)).toBe(walletBefore - parseEther('12'));
+  expect(await payer.funds(token)).toEqual({ available: parseEther('12'), locked: 0n });
+
+  await payer.authorize(token, node.address, { maxLockedAmount: parseEther('5'), maxLockSeconds: 600, maxLockCounts: 100 });
+  expect(await payer.authorization(token, node.address)).toMatchObject({ maxLockedAmount: parseEther('5'), maxLockSeconds: 600n, currentLocks: 0n });
+
+  const id = jobId();
+  const amount = parseEther('3');
+  await node.createLock(id, token, payer.address, amount, 300);
+  expect(await payer.funds(token)).toEqual({ available: parseEther('9'), locked: amount });
+  const [lock] = await payer.locks(token, node.address);
+  expect(lock).toMatchObject({ jobId: id, payer: payer.address, payee: node.address, token, amount });
+
+  const cost = parseEther('1.25');
+  const nodeBefore = await node.funds(token);
+  const claim = await node.claimLock(id, token, payer.address, cost, 'proof-of-job-1');
+  expect(claim.gasUsed).toBeGreaterThan(0n);
+  // The payer gets back what the job did not cost; the node gets the cost less Ocean's fee.
+  expect(await payer.funds(token)).toEqual({ available: parseEther('12') - cost, locked: 0n });
+  expect((await node.funds(token)).available - nodeBefore.available).toBe(cost - (await opcFee(cost)));
+  expect(await payer.locks(token, node.address)).toEqual([]);
+});
+
+it('refuses a lock above the authorization with a clear error, and sends nothing', async () => {
+  const nonceBefore = await fx.client.provider.getTransactionCount(node.address);
+  const err = await node.createLock(jobId(), token, payer.address, parseEther('6'), 60).catch((e: unknown) => e);
+  expect(isEscrowError(err, 'exceeds_max_locked')).toBe(true);
+  expect((err as Error).message).toContain('Exceeds maxLockedAmount');
+  const tooLong = await node.createLock(jobId(), token, payer.address, 1n, 601).catch((e: unknown) => e);
+  expect(isEscrowError(tooLong, 'expiry_too_high')).toBe(true);
+  const stranger = createEscrowPayee(fx.client.publisher, payer.escrowAddress);
+  expect(isEscrowError(await stranger.createLock(jobId(), token, payer.address, 1n, 60).catch((e: unknown) => e), 'not_authorized')).toBe(true);
+  expect(await fx.client.provider.getTransactionCount(node.address)).toBe(nonceBefore);
+});
+
+it('a claim after expiry fails (the lock is canceled instead) and an expired lock is refunded exactly', async () => {
+  const before = await payer.funds(token);
+  const late = jobId();
+  const kept = jobId();
+  await node.createLocks([
+    { jobId: late, token, payer: payer.address, amount: parseEther('1'), expirySeconds: 30 },
+    { jobId: kept, token, payer: payer.address, amount: parseEther('2'), expirySeconds: 30 },
+  ]);
+  expect(await payer.funds(token)).toEqual({ available: before.available - parseEther('3'), locked: parseEther('3') });
+  await advanceChainTime(fx, 60);
+
+  const err = await node.claimLock(late, token, payer.address, parseEther('1'), '0x').catch((e: unknown) => e);
+  expect(isEscrowError(err, 'lock_expired')).toBe(true);
+  expect((err as { txHash?: string }).txHash).toMatch(/^0x/);
+
+  const open = await payer.locks(token, node.address);
+  expect(open.map((l) => l.jobId)).toEqual([kept]);
+  const { canceled, tx } = await payer.cancelExpired(open);
+  expect(canceled.map((l) => l.jobId)).toEqual([kept]);
+  expect(tx?.txHash).toMatch(/^0x/);
+  expect(await payer.funds(token)).toEqual(before);
+  expect(await payer.locks(token, node.address)).toEqual([]);
+
+  const events = await payer.events(0);
+  expect(events.filter((e) => e.jobId === late).map((e) => e.kind)).toEqual(['lock', 'canceled']);
+  expect(events.filter((e) => e.jobId === kept).map((e) => e.kind)).toEqual(['lock', 'canceled']);
+});
+
+it('withdraws available funds to the wallet and refuses more than is available', async () => {
+  const { available } = await payer.funds(token);
+  const wallet = await walletBalance(payer.address);
+  await payer.withdraw(token, parseEther('1'));
+  expect(await walletBalance(payer.address)).toBe(wallet + parseEther('1'));
+  expect((await payer.funds(token)).available).toBe(available - parseEther('1'));
+  const err = await payer.withdraw(token, available).catch((e: unknown) => e);
+  expect(isEscrowError(err, 'insufficient_funds')).toBe(true);
+});

@@ -3,6 +3,7 @@
 // locks an amount per job, claims what the job cost with a proof, and the payer cancels expired
 // unclaimed locks to get them back. Every call is tried as an eth_call first, so a refusal surfaces as
 // an EscrowError naming the contract's revert reason and nothing is sent; no call returns null.
+import { createHash } from 'node:crypto';
 import { type Interface, type Log, type TransactionReceipt, getAddress, hexlify, isHexString, toUtf8Bytes } from 'ethers';
 import { contractInterface } from './contract-artifacts.js';
 import type { ManagedSigner } from './nonce-manager.js';
@@ -249,6 +250,14 @@ function proofBytes(proof: string | Uint8Array): string {
   return isHexString(proof) && proof.length % 2 === 0 ? proof : hexlify(toUtf8Bytes(proof));
 }
 
+/**
+ * The escrow job id an Ocean compute node locks for its job id: the job id's sha256 read as a uint256
+ * (ocean-node keeps it as the job's `jobIdHash`).
+ */
+export function escrowJobIdOf(nodeJobId: string): bigint {
+  return BigInt(`0x${createHash('sha256').update(nodeJobId).digest('hex')}`);
+}
+
 /** The payer's side: what the gateway does with its consumer wallet. */
 export function createEscrowPayer(signer: ManagedSigner, escrowAddress: string) {
   const { escrow, iface, read, transact, decodeLogs } = escrowCaller(signer, escrowAddress);
@@ -296,6 +305,8 @@ export function createEscrowPayer(signer: ManagedSigner, escrowAddress: string) 
   return {
     address: payer,
     escrowAddress: escrow,
+    /** The wallet's RPC client (chain time, chain id). */
+    provider: signer.provider,
 
     funds,
 

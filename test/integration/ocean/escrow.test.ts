@@ -1,14 +1,23 @@
 // Ocean's Escrow on the real local chain (one chain for the file): the gateway's consumer wallet pays,
 // the provider wallet plays the compute node. Amounts are checked to the wei, refusals by their reason,
 // and the reconciler brings escrow_payments rows to the chain's truth.
+import { eq } from 'drizzle-orm';
 import { parseEther } from 'ethers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { accounts } from '../../../src/accounts/accounts-schema.js';
+import { jobs } from '../../../src/jobs/jobs-schema.js';
+import { models } from '../../../src/models/models-schema.js';
 import { contractInterface } from '../../../src/ocean/contract-artifacts.js';
-import { type EscrowPayee, type EscrowPayer, createEscrowPayee, createEscrowPayer, isEscrowError } from '../../../src/ocean/escrow.js';
+import { type EscrowPayee, type EscrowPayer, createEscrowPayee, createEscrowPayer, escrowJobIdOf, isEscrowError } from '../../../src/ocean/escrow.js';
+import { reconcileEscrow } from '../../../src/ocean/escrow-reconciler.js';
+import { escrowPayments } from '../../../src/ocean/escrow-schema.js';
 import { ManagedSigner } from '../../../src/ocean/nonce-manager.js';
+import { type TestDatabase, createTestDatabase } from '../../helpers/test-database.js';
 import { type OceanFixture, advanceChainTime, startOceanFixture } from './ocean-fixture.js';
 
 let fx: OceanFixture;
+let tdb: TestDatabase;
+let accountId: string;
 let payer: EscrowPayer;
 let node: EscrowPayee;
 let token: string;
@@ -28,7 +37,31 @@ async function walletBalance(address: string): Promise<bigint> {
   return erc20.decodeFunctionResult('balanceOf', raw)[0] as bigint;
 }
 
+/** A job on the ocean-node model and its pending escrow payment row. */
+async function pendingPayment(amount: bigint, nodeJobId: string | null) {
+  const db = tdb.database.db;
+  const [job] = await db
+    .insert(jobs)
+    .values({ kind: 'infer', accountId, modelId: 'node-model', weightsSha256: '0'.repeat(64), request: { input: 'x' }, inputTokens: 1, pricePerJob: 0n, pricePer1kTokens: 0n, maxCost: 0n })
+    .returning({ id: jobs.id });
+  const [row] = await db
+    .insert(escrowPayments)
+    .values({ jobId: job.id, chainId: fx.client.chainId, escrowAddress: payer.escrowAddress, token, payer: payer.address, payee: node.address, nodeJobId, amount: amount.toString() })
+    .returning();
+  return row;
+}
+
+async function rowOf(id: string) {
+  const [row] = await tdb.database.db.select().from(escrowPayments).where(eq(escrowPayments.id, id));
+  return row;
+}
+
+const reconcile = () => reconcileEscrow({ db: tdb.database.db, payer, token, payees: [node.address] });
+
 beforeAll(async () => {
+  tdb = await createTestDatabase();
+  const [account] = await tdb.database.db.insert(accounts).values({ name: 'escrow test' }).returning({ id: accounts.id });
+  accountId = account.id;
   fx = await startOceanFixture({ client: { wait: { timeoutMs: 15_000, pollMs: 50 } } });
   const escrow = fx.client.addresses.Escrow;
   if (!escrow) throw new Error('the local chain has no Escrow');
@@ -40,6 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fx?.stop();
+  await tdb?.drop();
 });
 
 it('deposits only the shortfall, and a lock then a claim move exact amounts', async () => {
@@ -122,4 +156,77 @@ it('withdraws available funds to the wallet and refuses more than is available',
   expect((await payer.funds(token)).available).toBe(available - parseEther('1'));
   const err = await payer.withdraw(token, available).catch((e: unknown) => e);
   expect(isEscrowError(err, 'insufficient_funds')).toBe(true);
+});
+
+it('a model runs on an Ocean compute node exactly when it names the node', async () => {
+  const db = tdb.database.db;
+  const model = { name: 'Node model', taskKinds: ['infer'], weightsSha256: '0'.repeat(64), storagePath: '/nonexistent', contextLength: 8, architecture: {}, pricePerJob: 0n, pricePer1kTokens: 0n };
+  await expect(db.insert(models).values({ ...model, id: 'no-url', computeBackend: 'ocean-node' })).rejects.toThrow();
+  await expect(db.insert(models).values({ ...model, id: 'url-but-local', computeNodeUrl: 'http://node.invalid' })).rejects.toThrow();
+  await db.insert(models).values({ ...model, id: 'node-model', computeBackend: 'ocean-node', computeNodeUrl: 'http://node.invalid' });
+  const [local] = await db.insert(models).values({ ...model, id: 'local-model' }).returning();
+  expect(local.computeBackend).toBe('marketplace');
+});
+
+it('the reconciler marks rows locked, claimed (0 included) and canceled from the chain, refunds expired locks, and is idempotent', async () => {
+  await payer.ensureAvailable(token, parseEther('5'));
+  const before = await payer.funds(token);
+  const locked = await pendingPayment(parseEther('1'), 'node-job-a');
+  const partial = await pendingPayment(parseEther('1'), 'node-job-b');
+  const expiring = await pendingPayment(parseEther('0.5'), 'node-job-c');
+  const zero = await pendingPayment(parseEther('0.2'), 'node-job-e');
+  const nodeDown = await pendingPayment(parseEther('0.1'), 'node-job-d');
+  await node.createLocks([
+    { jobId: escrowJobIdOf('node-job-a'), token, payer: payer.address, amount: parseEther('1'), expirySeconds: 300 },
+    { jobId: escrowJobIdOf('node-job-b'), token, payer: payer.address, amount: parseEther('1'), expirySeconds: 300 },
+    { jobId: escrowJobIdOf('node-job-c'), token, payer: payer.address, amount: parseEther('0.5'), expirySeconds: 30 },
+    { jobId: escrowJobIdOf('node-job-e'), token, payer: payer.address, amount: parseEther('0.2'), expirySeconds: 300 },
+  ]);
+  const claims = await node.claimLocks([
+    { jobId: escrowJobIdOf('node-job-b'), token, payer: payer.address, amount: parseEther('0.4'), proof: 'b' },
+    { jobId: escrowJobIdOf('node-job-e'), token, payer: payer.address, amount: 0n, proof: 'e' },
+  ]);
+
+  expect(await reconcile()).toEqual({ locked: 2, claimed: 2, canceled: 0, orphansCanceled: 0, orphans: [] });
+  expect(await rowOf(locked.id)).toMatchObject({ status: 'locked', escrowJobId: escrowJobIdOf('node-job-a').toString(), lockTx: expect.stringMatching(/^0x/) });
+  expect(await rowOf(partial.id)).toMatchObject({ status: 'claimed', claimedAmount: parseEther('0.4').toString(), claimTx: claims.txHash });
+  expect(await rowOf(zero.id)).toMatchObject({ status: 'claimed', claimedAmount: '0', claimTx: claims.txHash });
+  expect(await rowOf(nodeDown.id)).toMatchObject({ status: 'pending', escrowJobId: null });
+
+  await advanceChainTime(fx, 60);
+  expect(await reconcile()).toEqual({ locked: 0, claimed: 0, canceled: 1, orphansCanceled: 0, orphans: [] });
+  const canceled = await rowOf(expiring.id);
+  expect(canceled).toMatchObject({ status: 'canceled', cancelTx: expect.stringMatching(/^0x/) });
+  // Only what was claimed (0.4) and what is still locked (1) left the payer's available funds.
+  expect(await payer.funds(token)).toEqual({ available: before.available - parseEther('1.4'), locked: parseEther('1') });
+
+  const snapshot = await tdb.database.db.select().from(escrowPayments);
+  expect(await reconcile()).toEqual({ locked: 0, claimed: 0, canceled: 0, orphansCanceled: 0, orphans: [] });
+  expect(await tdb.database.db.select().from(escrowPayments)).toEqual(snapshot);
+
+  await node.claimLock(escrowJobIdOf('node-job-a'), token, payer.address, parseEther('1'), 'a');
+  expect(await reconcile()).toMatchObject({ claimed: 1 });
+  expect(await rowOf(locked.id)).toMatchObject({ status: 'claimed', claimedAmount: parseEther('1').toString() });
+});
+
+it('a lock whose id we never learned is found by node, amount and time; an orphan lock is canceled after expiry', async () => {
+  const before = await payer.funds(token);
+  const lost = await pendingPayment(parseEther('0.7'), null);
+  const lostId = escrowJobIdOf('lost-on-timeout');
+  const strangerId = escrowJobIdOf('nobody-asked');
+  await node.createLocks([
+    { jobId: lostId, token, payer: payer.address, amount: parseEther('0.7'), expirySeconds: 30 },
+    { jobId: strangerId, token, payer: payer.address, amount: parseEther('0.3'), expirySeconds: 30 },
+  ]);
+  const first = await reconcile();
+  expect(first).toMatchObject({ locked: 1, canceled: 0, orphansCanceled: 0 });
+  expect(first.orphans.map((l) => l.jobId)).toEqual([strangerId]);
+  expect(await rowOf(lost.id)).toMatchObject({ status: 'locked', escrowJobId: lostId.toString() });
+
+  await advanceChainTime(fx, 60);
+  expect(await reconcile()).toEqual({ locked: 0, claimed: 0, canceled: 1, orphansCanceled: 1, orphans: [] });
+  expect(await rowOf(lost.id)).toMatchObject({ status: 'canceled' });
+  expect(await payer.funds(token)).toEqual(before);
+  expect(await payer.locks(token, node.address)).toEqual([]);
+  expect(await reconcile()).toEqual({ locked: 0, claimed: 0, canceled: 0, orphansCanceled: 0, orphans: [] });
 });

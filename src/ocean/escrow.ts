@@ -4,7 +4,7 @@
 // unclaimed locks to get them back. Every call is tried as an eth_call first, so a refusal surfaces as
 // an EscrowError naming the contract's revert reason and nothing is sent; no call returns null.
 import { createHash } from 'node:crypto';
-import { type Interface, type Log, type TransactionReceipt, getAddress, hexlify, isHexString, toUtf8Bytes } from 'ethers';
+import { type Interface, type Log, type TransactionReceipt, ZeroAddress, getAddress, hexlify, isHexString, toUtf8Bytes } from 'ethers';
 import { contractInterface } from './contract-artifacts.js';
 import type { ManagedSigner } from './nonce-manager.js';
 import { OceanError, isOceanError } from './ocean-error.js';
@@ -138,35 +138,49 @@ function revertReason(err: unknown): { reverted: boolean; reason?: string } {
   return { reverted: false };
 }
 
-/**
- * Gas limits (fallback when the node cannot estimate, and a third of the ceiling an estimate may
- * reach). The contract scans the payee's open locks on each lock and claim, so gas grows with them:
- * these leave room for a few hundred open locks per payee.
- */
+/** Gas limits of the calls whose cost does not depend on the escrow's state (measured, ~50% headroom). */
 export const ESCROW_GAS = {
   approve: 70_000n,
   deposit: 150_000n,
   authorize: 200_000n,
   withdraw: 120_000n,
-  createLock: 600_000n,
-  claimLock: 600_000n,
-  cancelPerLock: 400_000n,
-  /** Per entry of createLocks / claimLocks. */
-  batchPerEntry: 400_000n,
-  /** Half a 30M block: a batch above it is too big to send as one transaction. */
-  batchMax: 15_000_000n,
+  /** Under a 30M block: a batch whose limit would pass it must be split. */
+  txMax: 29_000_000n,
 } as const;
+
+/**
+ * The contract scans the payee's open locks on every lock, claim and cancel, so their gas grows with
+ * them (measured on contracts 2.6: one lock 188k + 5k per open lock; 64 in one createLocks 154k each
+ * with none open, 219k with 64 open; one cancel among 128 open locks 854k). `first`: the first entry
+ * of a call, which also pays for cold storage; `next`: each further entry; `cold`/`warm`: per open
+ * lock scanned by the first entry / by the further ones (whose reads are warm).
+ */
+const SCAN_GAS = {
+  lock: { first: 260_000n, next: 160_000n, cold: 6_000n, warm: 1_200n },
+  claim: { first: 230_000n, next: 110_000n, cold: 6_000n, warm: 1_000n },
+  cancel: { first: 200_000n, next: 150_000n, cold: 7_000n, warm: 1_500n },
+} as const;
+
+/**
+ * The gas limit for `entries` locks, claims or cancels at one payee with `open` locks there already.
+ * It is what the call is signed with when the signer does not estimate (a compute node sending many
+ * at once must not: an estimate made before the others land is too low), and a third of the most an
+ * estimate may reach.
+ */
+export function escrowGasLimit(kind: keyof typeof SCAN_GAS, entries: number, open: number): bigint {
+  const g = SCAN_GAS[kind];
+  const n = BigInt(entries);
+  const scanned = BigInt(open) + (kind === 'cancel' ? 0n : n);
+  const gas = 50_000n + g.first + (n - 1n) * g.next + g.cold * BigInt(open) + (n - 1n) * g.warm * scanned;
+  if (gas > ESCROW_GAS.txMax) {
+    throw new EscrowError('invalid_argument', `${entries} ${kind}s with ${open} open locks exceed one transaction's gas; split them`);
+  }
+  return gas;
+}
 
 const escrowAbi = () => contractInterface('Escrow');
 const erc20Abi = () => contractInterface('OceanToken');
 
-function batchGas(entries: number, perEntry: bigint): bigint {
-  const gas = 100_000n + perEntry * BigInt(entries);
-  if (gas > ESCROW_GAS.batchMax) {
-    throw new EscrowError('invalid_argument', `a batch of ${entries} is too large for one transaction; split it`);
-  }
-  return gas;
-}
 
 /** A client bound to one wallet and one Escrow contract; the payer and payee sides are built on it. */
 function escrowCaller(signer: ManagedSigner, escrowAddress: string) {
@@ -191,9 +205,9 @@ function escrowCaller(signer: ManagedSigner, escrowAddress: string) {
    * for a successful receipt. A transaction that still reverts (state changed in between) is replayed
    * as a call to name its reason.
    */
-  async function transact(to: string, abi: Interface, fn: string, args: unknown[], gasLimit: bigint): Promise<TransactionReceipt> {
+  async function transact(to: string, abi: Interface, fn: string, args: unknown[], gas: bigint | Promise<bigint>): Promise<TransactionReceipt> {
     const data = abi.encodeFunctionData(fn, args);
-    await preflight(to, data, fn);
+    const [, gasLimit] = await Promise.all([preflight(to, data, fn), gas]);
     try {
       return await signer.sendAndWait({ to, data, gasLimit });
     } catch (err) {
@@ -229,7 +243,13 @@ function escrowCaller(signer: ManagedSigner, escrowAddress: string) {
     return out;
   }
 
-  return { escrow, iface, read, transact, decodeLogs };
+  /** How many locks the payee holds open now (all payers and tokens: the contract scans them all). */
+  async function openLocks(payee: string): Promise<number> {
+    const [locks] = await read(escrow, iface, 'getLocks', [ZeroAddress, ZeroAddress, getAddress(payee)]);
+    return (locks as unknown[]).length;
+  }
+
+  return { escrow, iface, read, transact, decodeLogs, openLocks };
 }
 
 function txOf(receipt: TransactionReceipt): EscrowTx {
@@ -260,7 +280,7 @@ export function escrowJobIdOf(nodeJobId: string): bigint {
 
 /** The payer's side: what the gateway does with its consumer wallet. */
 export function createEscrowPayer(signer: ManagedSigner, escrowAddress: string) {
-  const { escrow, iface, read, transact, decodeLogs } = escrowCaller(signer, escrowAddress);
+  const { escrow, iface, read, transact, decodeLogs, openLocks } = escrowCaller(signer, escrowAddress);
   const payer = signer.address;
   /** One top-up at a time per token, so two callers never both deposit the same shortfall. */
   const topUps = new Map<string, Promise<unknown>>();
@@ -368,7 +388,10 @@ export function createEscrowPayer(signer: ManagedSigner, escrowAddress: string) 
         locks.map((l) => getAddress(l.payer)),
         locks.map((l) => getAddress(l.payee)),
       ];
-      const receipt = await transact(escrow, iface, 'cancelExpiredLocks', args, batchGas(locks.length, ESCROW_GAS.cancelPerLock));
+      // Entries of several payees scan several arrays: sized for the fullest, which overestimates.
+      const payees = [...new Set(locks.map((l) => getAddress(l.payee)))];
+      const gas = Promise.all(payees.map(openLocks)).then((counts) => escrowGasLimit('cancel', locks.length, Math.max(...counts)));
+      const receipt = await transact(escrow, iface, 'cancelExpiredLocks', args, gas);
       const done = new Set(
         decodeLogs(receipt.logs)
           .filter((e) => e.name === 'Canceled')
@@ -445,9 +468,28 @@ export interface ClaimRequest {
   proof: string | Uint8Array;
 }
 
-/** The payee's side: what an Ocean compute node does (tests' stand-in node, benchmarks). */
+/**
+ * The payee's side: what an Ocean compute node does (tests' stand-in node, benchmarks). A node that
+ * sends many locks or claims at once should have a signer built with `estimateGas: false`: each call
+ * is then signed with escrowGasLimit for the node's open locks plus those it has in flight, where an
+ * estimate made before the others land can fall short.
+ */
 export function createEscrowPayee(signer: ManagedSigner, escrowAddress: string) {
-  const { escrow, iface, read, transact, decodeLogs } = escrowCaller(signer, escrowAddress);
+  const { escrow, iface, read, transact, decodeLogs, openLocks } = escrowCaller(signer, escrowAddress);
+  /** Locks this node sent and not yet saw land: the chain's count does not hold them yet. */
+  let locksInFlight = 0;
+
+  /** The gas limit for these entries given the node's open locks, counting its locks in flight. */
+  async function withGasLimit(kind: 'lock' | 'claim', entries: number, send: (gas: Promise<bigint>) => Promise<TransactionReceipt>) {
+    const adding = kind === 'lock' ? entries : 0;
+    const others = locksInFlight;
+    locksInFlight += adding;
+    try {
+      return await send(openLocks(signer.address).then((open) => escrowGasLimit(kind, entries, open + others)));
+    } finally {
+      locksInFlight -= adding;
+    }
+  }
 
   function lockArgs(locks: readonly LockRequest[]) {
     return [
@@ -477,19 +519,19 @@ export function createEscrowPayee(signer: ManagedSigner, escrowAddress: string) 
 
     async createLock(jobId: bigint, token: string, payer: string, amount: bigint, expirySeconds: bigint | number): Promise<EscrowTx> {
       const args = [jobId, getAddress(token), getAddress(payer), amount, BigInt(expirySeconds)];
-      return txOf(await transact(escrow, iface, 'createLock', args, ESCROW_GAS.createLock));
+      return txOf(await withGasLimit('lock', 1, (gas) => transact(escrow, iface, 'createLock', args, gas)));
     },
 
     async createLocks(locks: readonly LockRequest[]): Promise<EscrowTx> {
       if (locks.length === 0) throw new EscrowError('invalid_argument', 'createLocks needs at least one lock');
-      return txOf(await transact(escrow, iface, 'createLocks', lockArgs(locks), batchGas(locks.length, ESCROW_GAS.batchPerEntry)));
+      return txOf(await withGasLimit('lock', locks.length, (gas) => transact(escrow, iface, 'createLocks', lockArgs(locks), gas)));
     },
 
     /** Claims `amount` of the lock; throws lock_expired (the lock was canceled and refunded instead). */
     async claimLock(jobId: bigint, token: string, payer: string, amount: bigint, proof: string | Uint8Array): Promise<EscrowTx> {
       const claim = { jobId, token, payer, amount, proof };
       const args = [jobId, getAddress(token), getAddress(payer), amount, proofBytes(proof)];
-      return checkClaimed(await transact(escrow, iface, 'claimLock', args, ESCROW_GAS.claimLock), [claim]);
+      return checkClaimed(await withGasLimit('claim', 1, (gas) => transact(escrow, iface, 'claimLock', args, gas)), [claim]);
     },
 
     async claimLocks(claims: readonly ClaimRequest[]): Promise<EscrowTx> {
@@ -501,7 +543,7 @@ export function createEscrowPayee(signer: ManagedSigner, escrowAddress: string) 
         claims.map((c) => c.amount),
         claims.map((c) => proofBytes(c.proof)),
       ];
-      return checkClaimed(await transact(escrow, iface, 'claimLocks', args, batchGas(claims.length, ESCROW_GAS.batchPerEntry)), claims);
+      return checkClaimed(await withGasLimit('claim', claims.length, (gas) => transact(escrow, iface, 'claimLocks', args, gas)), claims);
     },
 
     /** The payee's own funds in the escrow (claims land here until withdrawn). */

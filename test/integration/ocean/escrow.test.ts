@@ -67,7 +67,7 @@ beforeAll(async () => {
   if (!escrow) throw new Error('the local chain has no Escrow');
   token = fx.client.addresses.Ocean;
   payer = createEscrowPayer(fx.client.consumer, escrow);
-  const nodeSigner = new ManagedSigner(fx.ocean.config.providerPrivateKey, fx.client.provider, { chainId: fx.client.chainId, wait: { pollMs: 50 } });
+  const nodeSigner = new ManagedSigner(fx.ocean.config.providerPrivateKey, fx.client.provider, { chainId: fx.client.chainId, estimateGas: false, wait: { pollMs: 50 } });
   node = createEscrowPayee(nodeSigner, escrow);
 });
 

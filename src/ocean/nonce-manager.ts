@@ -4,7 +4,8 @@
 // limit as fallback and ceiling); fees are EIP-1559 with the chain's minimum priority fee. A sent
 // transaction not mined within `replaceAfterMs` (or dropped by the node) is sent again with the same
 // nonce and fees bumped as nodes require, so one stuck nonce never holds up the later ones for good.
-import { type JsonRpcProvider, type TransactionReceipt, Wallet, getCreateAddress, toQuantity } from 'ethers';
+import { randomInt } from 'node:crypto';
+import { type JsonRpcProvider, type TransactionReceipt, Wallet, getCreateAddress, keccak256, toQuantity } from 'ethers';
 import { toOceanError } from './rpc-errors.js';
 import { type ReplacementHooks, type WaitOptions, waitForSuccess } from './tx-receipts.js';
 import { OceanError } from './ocean-error.js';
@@ -49,6 +50,22 @@ export interface ManagedSignerOptions {
 
 type Fees = FeeQuote & { at: number };
 
+/**
+ * A few random wei on top of the fee: two senders on one key (two gateways) would otherwise sign
+ * byte-identical calls (a dispense, an order with the same provider fee) under the same nonce, and
+ * the node would take the second for the first: both would believe their call ran. Salted, the
+ * second is a distinct transaction the node refuses, and its sender moves on to the next nonce.
+ */
+function withSalt(fees: FeeQuote): FeeQuote {
+  const salt = BigInt(randomInt(1, 1_000_000));
+  return fees.type === 2
+    ? { type: 2, maxFeePerGas: fees.maxFeePerGas + salt, maxPriorityFeePerGas: fees.maxPriorityFeePerGas + salt }
+    : { type: 0, gasPrice: fees.gasPrice + salt };
+}
+
+/** Broadcasts of one transaction refused for a nonce another sender took, before the caller hears of it. */
+const MAX_NONCE_CONFLICTS = 24;
+
 /** Replacements of one nonce at most: each raises the fees by REPLACEMENT_BUMP_PERCENT. */
 export const MAX_REPLACEMENTS = 5;
 
@@ -61,6 +78,8 @@ interface Flight {
   hashes: string[];
   lastSentAt: number;
   replacements: number;
+  /** Times the call was sent again under a new nonce because another sender's tx took this one. */
+  moves: number;
 }
 
 export class ManagedSigner {
@@ -143,7 +162,13 @@ export class ManagedSigner {
         if (used > flight.nonce) {
           // Mined since the receipts were read (the next poll finds it), or another sender's tx took the nonce.
           for (const hash of flight.hashes) if (await this.provider.getTransactionReceipt(hash)) return;
-          throw new OceanError('tx_dropped', `nonce ${flight.nonce} was used by a transaction other than ours (${flight.hashes.join(', ')})`, { txHash: flight.hashes[0] });
+          // None of ours was mined under it: another sender on this key (a second gateway) took the
+          // nonce. The call never ran, so it is sent again under a fresh nonce, a bounded number of times.
+          if (flight.moves >= MAX_NONCE_CONFLICTS) {
+            throw new OceanError('tx_dropped', `nonce ${flight.nonce} was used by a transaction other than ours (${flight.hashes.join(', ')})`, { txHash: flight.hashes[0] });
+          }
+          await this.moveToNewNonce(flight);
+          return;
         }
         if (flight.replacements >= MAX_REPLACEMENTS) {
           if (dropped) throw new OceanError('tx_dropped', `transaction ${flight.hashes[0]} (nonce ${flight.nonce}) was dropped again after ${MAX_REPLACEMENTS} replacements`, { txHash: flight.hashes[0] });
@@ -152,6 +177,19 @@ export class ManagedSigner {
         await this.replace(flight);
       },
     };
+  }
+
+  /** Sends a flight's call again under the next free nonce; the flight (and its wait) follows it there. */
+  private async moveToNewNonce(flight: Flight): Promise<void> {
+    this.markStale();
+    const run = this.lock.then(() => this.sendLocked(flight.request, { limit: flight.gasLimit, from: 'fixed' }));
+    this.lock = run.catch(() => undefined);
+    const sent = await run;
+    const moved = this.flights.get(sent.nonce);
+    if (!moved) return;
+    this.flights.delete(flight.nonce);
+    Object.assign(flight, { ...moved, moves: flight.moves + 1 });
+    this.flights.set(sent.nonce, flight);
   }
 
   /** Signs the flight's call again under its nonce with bumped fees and broadcasts it. */
@@ -199,9 +237,36 @@ export class ManagedSigner {
   }
 
   private async sendLocked(request: TxRequest, gas: { limit: bigint; from: 'estimate' | 'fixed' }): Promise<SentTx> {
-    let nonce: number;
-    let signed: string;
-    let fees: FeeQuote;
+    // Another process may send from this wallet too (a second gateway on the same keys): a nonce it
+    // took first is a conflict at broadcast, answered by re-reading the chain's pending count and
+    // signing again, a bounded number of times, instead of failing the caller's order.
+    for (let conflicts = 0; ; conflicts++) {
+      const { nonce, signed, fees } = await this.signNext(request, gas.limit);
+      // The hash is the signed bytes' own; a node answering another one is not believed.
+      const hash = keccak256(signed);
+      try {
+        const answered = (await this.provider.send('eth_sendRawTransaction', [signed])) as string | null;
+        if (answered && answered.toLowerCase() !== hash) throw new OceanError('rpc_unavailable', `node answered hash ${answered} for a transaction whose hash is ${hash}`);
+      } catch (err) {
+        // The node may or may not have taken it (e.g. a timeout after acceptance): re-read next time.
+        this.markStale();
+        const failure = toOceanError(err, `broadcasting nonce ${nonce}`);
+        if (failure.code !== 'nonce_conflict' || conflicts >= MAX_NONCE_CONFLICTS) throw failure;
+        // The other sender's queue goes first (it reuses its cached nonces): a jittered pause, growing.
+        const cap = Math.min(250, 10 * 2 ** conflicts);
+        await new Promise((resolve) => setTimeout(resolve, cap / 2 + (Math.random() * cap) / 2));
+        continue;
+      }
+      this.nextNonce = nonce + 1;
+      this.flights.set(nonce, { nonce, request, gasLimit: gas.limit, fees, hashes: [hash], lastSentAt: Date.now(), replacements: 0, moves: 0 });
+      const sent: SentTx = { hash, nonce, gasLimit: gas.limit, gasFrom: gas.from };
+      if (!request.to) sent.contractAddress = getCreateAddress({ from: this.address, nonce });
+      return sent;
+    }
+  }
+
+  /** The next nonce (the chain's pending count when not known, skipping our own in flight), signed. */
+  private async signNext(request: TxRequest, gasLimit: bigint): Promise<{ nonce: number; signed: string; fees: FeeQuote }> {
     try {
       if (this.nextNonce === undefined) {
         let next = await this.provider.getTransactionCount(this.address, 'pending');
@@ -209,34 +274,22 @@ export class ManagedSigner {
         while (this.flights.has(next)) next++;
         this.nextNonce = next;
       }
-      nonce = this.nextNonce;
-      fees = await this.feeQuote();
-      signed = await this.wallet.signTransaction({
+      const nonce = this.nextNonce;
+      const fees = withSalt(await this.feeQuote());
+      const signed = await this.wallet.signTransaction({
         chainId: this.chainId,
         nonce,
         to: request.to ?? null,
         data: request.data,
         value: request.value ?? 0n,
-        gasLimit: gas.limit,
+        gasLimit,
         ...fees,
       });
+      return { nonce, signed, fees };
     } catch (err) {
       this.markStale();
       throw toOceanError(err, 'preparing transaction');
     }
-    let hash: string;
-    try {
-      hash = (await this.provider.send('eth_sendRawTransaction', [signed])) as string;
-    } catch (err) {
-      // The node may or may not have taken it (e.g. a timeout after acceptance): re-read next time.
-      this.markStale();
-      throw toOceanError(err, `broadcasting nonce ${nonce}`);
-    }
-    this.nextNonce = nonce + 1;
-    this.flights.set(nonce, { nonce, request, gasLimit: gas.limit, fees, hashes: [hash], lastSentAt: Date.now(), replacements: 0 });
-    const sent: SentTx = { hash, nonce, gasLimit: gas.limit, gasFrom: gas.from };
-    if (!request.to) sent.contractAddress = getCreateAddress({ from: this.address, nonce });
-    return sent;
   }
 
   private async feeQuote(): Promise<FeeQuote> {

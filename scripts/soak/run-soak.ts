@@ -19,6 +19,8 @@ export interface SoakOptions {
   faultsPerKind: number;
   faultKinds: readonly FaultKind[];
   workers: number;
+  /** Gateway processes sharing the database, Redis and chain; the load spreads over them in turn. */
+  gateways: number;
   gapMs: number;
   chainPauseMs: number;
   recoveryTimeoutMs: number;
@@ -38,6 +40,7 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
   faultsPerKind: 20,
   faultKinds: FAULT_KINDS,
   workers: 2,
+  gateways: 1,
   gapMs: 2000,
   chainPauseMs: 3000,
   recoveryTimeoutMs: 120_000,
@@ -134,6 +137,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     databaseUrl: url,
     operatorToken,
     workers: options.workers,
+    gateways: options.gateways,
     logLevel: options.logLevel,
     env: { SYNC_TIMEOUT_MS: '10000', SSE_MAX_LIFETIME_MS: '30000' },
   });
@@ -141,7 +145,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
   try {
     log(`soak ${runId}: database ${dbName}, data dir ${dataDir}`);
     await cluster.start();
-    log(`  up: redis :${cluster.redisPort}, chain ${cluster.chainRpcUrl}, gateway ${cluster.baseUrl}, ${options.workers} workers`);
+    log(`  up: redis :${cluster.redisPort}, chain ${cluster.chainRpcUrl}, gateway ${cluster.baseUrls.join(' ')}, ${options.workers} workers`);
     const counters0: LoadCounters = { connectionErrors: 0, retriedStatuses: {}, serverErrors: [] };
     const accounts = await setUpAccounts(() => cluster.baseUrl, operatorToken, options.accounts, 100_000_000n, runId, counters0);
     const setupMs = Date.now() - started;
@@ -170,8 +174,10 @@ export async function runSoak(partial: Partial<SoakOptions> = {}): Promise<SoakR
     }).finally(() => {
       faultsDone = true;
     });
+    let turn = 0;
     const load = await runLoad({
-      baseUrl: () => cluster.baseUrl,
+      // Each request goes to the next gateway in turn (a load balancer's round robin).
+      baseUrl: () => cluster.baseUrls[turn++ % cluster.baseUrls.length],
       accounts,
       jobs: options.jobs,
       concurrency: options.concurrency,

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { type RunningProcess, startEntry } from '../../test/helpers/child-process.js';
 
-export type Role = 'redis' | 'chain' | 'gateway' | `worker-${number}`;
+export type Role = 'redis' | 'chain' | 'gateway' | `gateway-${number}` | `worker-${number}`;
 
 export interface UnexpectedExit {
   role: Role;
@@ -21,6 +21,8 @@ export interface ClusterOptions {
   databaseUrl: string;
   operatorToken: string;
   workers: number;
+  /** Gateway processes on the same database, Redis and chain (default 1): `gateway`, `gateway-2`, … */
+  gateways?: number;
   logLevel: string;
   /** Extra variables for the gateway and the workers (SYNC_TIMEOUT_MS and the like). */
   env?: Record<string, string>;
@@ -79,7 +81,8 @@ function manage(role: Role, child: ChildProcess, output: () => string): Managed 
 export class SoakCluster {
   redisPort = 0;
   chainPort = 0;
-  gatewayPort = 0;
+  /** Each gateway's port, kept across its restarts so clients keep their URL. */
+  private readonly gatewayPorts = new Map<Role, number>();
   chainRpcUrl = '';
   readonly unexpectedExits: UnexpectedExit[] = [];
   private readonly procs = new Map<Role, Managed>();
@@ -92,8 +95,21 @@ export class SoakCluster {
 
   constructor(private readonly options: ClusterOptions) {}
 
+  get gatewayPort(): number {
+    return this.gatewayPorts.get('gateway') ?? 0;
+  }
+
   get baseUrl(): string {
     return `http://127.0.0.1:${this.gatewayPort}`;
+  }
+
+  /** Every gateway's URL, the first gateway's first. */
+  get baseUrls(): string[] {
+    return this.gatewayRoles.map((role) => `http://127.0.0.1:${this.gatewayPorts.get(role) ?? 0}`);
+  }
+
+  get gatewayRoles(): Role[] {
+    return Array.from({ length: this.options.gateways ?? 1 }, (_, i) => (i === 0 ? 'gateway' : (`gateway-${i + 1}` as Role)));
   }
 
   get workerRoles(): Role[] {
@@ -106,8 +122,9 @@ export class SoakCluster {
     this.chainPort = await freePort();
     await this.startRole('redis');
     await this.startRole('chain');
+    // The first gateway migrates the database and publishes the default model; the others join it.
     await this.startRole('gateway');
-    await Promise.all(this.workerRoles.map((r) => this.startRole(r)));
+    await Promise.all([...this.gatewayRoles.slice(1), ...this.workerRoles].map((r) => this.startRole(r)));
   }
 
   pid(role: Role): number | undefined {
@@ -140,7 +157,7 @@ export class SoakCluster {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.allSettled([...this.busy.values()]);
-    const order: Role[] = [...this.workerRoles, 'gateway', 'chain', 'redis'];
+    const order: Role[] = [...this.workerRoles, ...this.gatewayRoles.slice().reverse(), 'chain', 'redis'];
     for (const role of order) {
       const p = this.procs.get(role);
       if (!p) continue;
@@ -277,13 +294,13 @@ export class SoakCluster {
       this.chainRpcUrl = url;
       return managed;
     }
-    if (role === 'gateway') {
+    if (role.startsWith('gateway')) {
       // The first start picks a free port; restarts take the same one, so clients keep their URL.
-      proc = startEntry('src/server.ts', { ...this.processEnv(), PORT: String(this.gatewayPort), WORKER_IN_PROCESS: 'false' });
+      proc = startEntry('src/server.ts', { ...this.processEnv(), PORT: String(this.gatewayPorts.get(role) ?? 0), WORKER_IN_PROCESS: 'false' });
       started(proc);
       const managed = manage(role, proc.child, proc.output);
       const [, port] = await proc.waitFor(/listening on http:\/\/[^:\s]+:(\d+)/, 240_000);
-      this.gatewayPort = Number(port);
+      this.gatewayPorts.set(role, Number(port));
       return managed;
     }
     // A restarted worker is a new pod: its own id, as a replacement container would have.

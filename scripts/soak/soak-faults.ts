@@ -69,12 +69,18 @@ async function inject(kind: FaultKind, opts: FaultOptions, round: number): Promi
       await cluster.restart(role, 'SIGKILL');
       return `SIGKILL ${role}, started again`;
     }
-    case 'gateway-kill':
-      await cluster.restart('gateway', 'SIGKILL');
-      return 'SIGKILL gateway, started again';
-    case 'gateway-term':
-      await cluster.restart('gateway', 'SIGTERM');
-      return 'SIGTERM gateway (graceful), started again';
+    case 'gateway-kill': {
+      const role = cluster.gatewayRoles[round % cluster.gatewayRoles.length];
+      await cluster.restart(role, 'SIGKILL');
+      return `SIGKILL ${role}, started again`;
+    }
+    case 'gateway-term': {
+      // The other gateway of a pair, when there are two: both kinds of stop reach both.
+      const roles = cluster.gatewayRoles;
+      const role = roles[(round + 1) % roles.length];
+      await cluster.restart(role, 'SIGTERM');
+      return `SIGTERM ${role} (graceful), started again`;
+    }
     case 'pg-terminate': {
       const { rows } = await opts.observer.query<{ n: number }>(
         `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity

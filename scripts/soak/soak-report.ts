@@ -53,7 +53,7 @@ export function formatSoakReport(report: SoakReport): string {
     .join(', ');
   const lines = [
     '',
-    `soak: ${report.outcomes.length} jobs (asked ${o.jobs}), concurrency ${o.concurrency}, ${o.accounts} accounts, ${o.workers} workers, ` +
+    `soak: ${report.outcomes.length} jobs (asked ${o.jobs}), concurrency ${o.concurrency}, ${o.accounts} accounts, ${o.gateways} gateway${o.gateways === 1 ? '' : 's'}, ${o.workers} workers, ` +
       `${report.faults.length} faults (asked ${o.faultsPerKind} of each of ${o.faultKinds.length} kinds)`,
     `time: setup ${seconds(report.setupMs)}, load ${seconds(report.loadMs)}, drain ${seconds(report.drainMs)}${report.drained ? '' : ' (DEADLINE PASSED with jobs unfinished)'}`,
     `client: ${report.counters.connectionErrors} connection errors retried; retried answers: ${retried || 'none'}`,

@@ -148,6 +148,16 @@ it('a claim after expiry fails (the lock is canceled instead) and an expired loc
   expect(events.filter((e) => e.jobId === kept).map((e) => e.kind)).toEqual(['lock', 'canceled']);
 });
 
+it('16 locks sent at once all land (gas sized for the locks ahead of each), and one claimLocks settles them', async () => {
+  const before = await payer.funds(token);
+  const ids = Array.from({ length: 16 }, jobId);
+  const amount = parseEther('0.05');
+  await Promise.all(ids.map((id) => node.createLock(id, token, payer.address, amount, 300)));
+  expect((await payer.locks(token, node.address)).map((l) => l.jobId).sort((a, b) => Number(a - b))).toEqual(ids);
+  await node.claimLocks(ids.map((id) => ({ jobId: id, token, payer: payer.address, amount: amount / 5n, proof: `job-${id}` })));
+  expect(await payer.funds(token)).toEqual({ available: before.available - 16n * (amount / 5n), locked: 0n });
+});
+
 it('withdraws available funds to the wallet and refuses more than is available', async () => {
   const { available } = await payer.funds(token);
   const wallet = await walletBalance(payer.address);

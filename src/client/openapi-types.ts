@@ -1794,7 +1794,7 @@ export interface components {
                  * @description Why the job failed (stable; the README lists each)
                  * @enum {string}
                  */
-                code: "order_failed" | "invalid_order" | "order_missing" | "weights_not_registered" | "weights_mismatch" | "context_length_exceeded" | "invalid_parameter" | "model_load_failed" | "engine_unavailable" | "rpc_unavailable" | "worker_error" | "worker_lost" | "model_not_on_chain" | "model_not_trainable" | "model_name_taken" | "dataset_unavailable" | "dataset_too_small" | "model_revoked" | "model_inactive" | "weights_changed" | "order_reorged" | "order_unconfirmed";
+                code: "order_failed" | "invalid_order" | "order_missing" | "weights_not_registered" | "weights_mismatch" | "context_length_exceeded" | "invalid_parameter" | "model_load_failed" | "engine_unavailable" | "rpc_unavailable" | "worker_error" | "worker_lost" | "model_not_on_chain" | "model_not_trainable" | "model_name_taken" | "dataset_unavailable" | "dataset_too_small" | "model_revoked" | "model_inactive" | "weights_changed" | "order_reorged" | "order_unconfirmed" | "compute_node_unavailable" | "compute_node_refused" | "compute_node_start_unknown" | "compute_node_job_failed";
                 /** @description A sentence for people; library and database text never appears here */
                 message: string;
             } | null;

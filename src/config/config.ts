@@ -93,6 +93,15 @@ export interface Config {
     /** A transaction pending this long is sent again, same nonce, fees bumped; unset = the chain's default (15 s local, 30-60 s elsewhere). */
     replaceAfterMs: number | undefined;
   };
+  /** Jobs of open models served by an external Ocean compute node, paid through Escrow (README: Ocean compute nodes). */
+  oceanNode: {
+    /** Per request to a node; a start whose answer does not come in time is never sent again. */
+    timeoutMs: number;
+    pollMs: number;
+    /** Most a node may lock for one job, in OCEAN base units (wei). */
+    maxPaymentWei: bigint;
+    maxJobSeconds: number;
+  };
   /** Wallet access: Sign-In with Ethereum, credits bought on chain, payouts (README: Wallet access). */
   wallet: {
     /** The domain SIWE messages must name; default the host (and port) of PUBLIC_BASE_URL, else HOST:PORT. */
@@ -344,6 +353,12 @@ export function loadConfig(env: Env = process.env): Config {
       confirmations: env.CHAIN_CONFIRMATIONS ? readInt(env, 'CHAIN_CONFIRMATIONS', 0, 0, 1000) : undefined,
       minPriorityFeeGwei: readGwei(env, 'CHAIN_MIN_PRIORITY_FEE_GWEI'),
       replaceAfterMs: env.CHAIN_TX_REPLACE_AFTER_MS ? readInt(env, 'CHAIN_TX_REPLACE_AFTER_MS', 0, 1000, 3_600_000) : undefined,
+    },
+    oceanNode: {
+      timeoutMs: readInt(env, 'OCEAN_NODE_TIMEOUT_MS', 10_000, 100, 300_000),
+      pollMs: readInt(env, 'OCEAN_NODE_POLL_MS', 500, 10, 60_000),
+      maxPaymentWei: BigInt(readInt(env, 'OCEAN_NODE_MAX_PAYMENT_MILLI_OCEAN', 10_000, 0, 1_000_000_000)) * 10n ** 15n,
+      maxJobSeconds: readInt(env, 'OCEAN_NODE_MAX_JOB_SECONDS', 600, 60, 86_400),
     },
     wallet: readWallet(env),
     worker: {

@@ -41,6 +41,10 @@ export const JOB_FAILURE_MESSAGES: Record<string, string> = {
   weights_changed: 'the weights sha256 registered on chain for this model changed; these weights no longer serve; nothing was charged',
   order_reorged: 'the Ocean order paying for this job was removed from the chain by a reorg; nothing was charged',
   order_unconfirmed: 'the Ocean order paying for this job never reached the confirmations the chain needs; nothing was charged',
+  compute_node_unavailable: 'the Ocean compute node serving this model could not be reached; nothing was charged',
+  compute_node_refused: 'the Ocean compute node serving this model refused the job, or its payment terms were refused; nothing was charged',
+  compute_node_start_unknown: "the Ocean compute node did not answer the job's start; any payment it locked is refunded after expiry; nothing was charged",
+  compute_node_job_failed: 'the job failed on the Ocean compute node serving this model; nothing was charged',
 };
 
 export interface PublicJobError {

@@ -139,7 +139,8 @@ export function createJobRepository(db: DbOrTx) {
           cancelRequestedAt: jobs.cancelRequestedAt,
         })
         .from(jobs)
-        .where(inArray(jobs.status, ['queued', 'running']))
+        // Jobs of models served by an Ocean compute node are the gateway's (ocean-node-queue.ts), never a worker's.
+        .where(and(inArray(jobs.status, ['queued', 'running']), sql`${jobs.modelId} NOT IN (SELECT id FROM models WHERE compute_backend = 'ocean-node')`))
         .orderBy(jobs.createdAt)
         .limit(limit);
     },

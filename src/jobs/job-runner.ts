@@ -17,9 +17,9 @@ import { CancelledError, RuntimeError } from '../runtime/index.js';
 import type { EngineRegistry } from './engine-registry.js';
 import type { JobHandler } from './job-catalog.js';
 import type { JobEvents } from './job-events.js';
-import { jobCost, MARKETPLACE_FEE_BPS } from './job-pricing.js';
-import { type FixedPayment, splitJobRevenue } from '../credits/revenue-split.js';
-import { modelAncestors } from '../models/model-lineage.js';
+import { jobCost } from './job-pricing.js';
+import type { FixedPayment } from '../credits/revenue-split.js';
+import { captureJobHold } from './job-settlement.js';
 import { createJobRepository, type JobRow } from './job-repository.js';
 import type { EvaluateRequest, InferRequest } from './job-requests.js';
 import type { JobKind, JobStatus } from './jobs-schema.js';
@@ -133,23 +133,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       if (succeeded && receipt) await addToReceiptOutbox(tx, receipt);
       const auditRow = succeeded && audit ? await insertAudit(tx, job.id, 'sampled') : undefined;
       if (!job.holdId) return { row: finished, audit: auditRow };
-      // Lineage royalties (README "Revenue and lineage royalties"), the lineage read in this transaction.
-      const split = splitJobRevenue({
-        cost: s.cost,
-        feeBps: deps.feeBps ?? MARKETPLACE_FEE_BPS,
-        ownerAccountId: owner ?? null,
-        ancestors: owner && s.cost > 0n ? await modelAncestors(tx, job.modelId) : [],
-        fixed,
-      });
-      // Book ids come from the ledger's cache once committed; a book created here is created in
-      // account order, so concurrent settles creating the same books wait in one order, never a cycle.
-      const payees = [{ bookId: await deps.ledger.systemBook(tx, 'marketplace'), amount: split.marketplace }];
-      const earned = new Map<string, bigint>();
-      for (const p of split.payees) earned.set(p.accountId, (earned.get(p.accountId) ?? 0n) + p.amount);
-      for (const accountId of [...earned.keys()].sort()) {
-        payees.push({ bookId: (await deps.ledger.accountBooks(tx, accountId)).earnings, amount: earned.get(accountId) ?? 0n });
-      }
-      await deps.ledger.settle({ holdId: job.holdId, capture: captured, payees }, tx);
+      await captureJobHold(tx, deps, { holdId: job.holdId, modelId: job.modelId, cost: s.cost, captured, owner: owner ?? null, fixed });
       return { row: finished, audit: auditRow };
     });
   }

@@ -42,6 +42,8 @@ export interface JobServiceDeps {
   isWorkerAlive?: ((workerId: string) => Promise<boolean>) | null;
   /** Issues a succeeded job's receipt from the outbox now, so an answer that waited carries it. */
   receipts?: { drainJob(jobId: string, known?: { job: JobRow }): Promise<unknown> } | null;
+  /** Runs the jobs of models served by an Ocean compute node (in the gateway); null: such models are refused. */
+  oceanNodeJobs?: { enqueue(jobId: string): Promise<void> } | null;
 }
 
 /** Seconds a client is asked to wait when no worker is alive or a model is being published again. */
@@ -112,8 +114,16 @@ export function datasetPayments(request: FinetuneRequest): Array<{ accountId: st
   return request.datasets.flatMap((d) => (d.owner_account_id && BigInt(d.price) > 0n ? [{ accountId: d.owner_account_id, amount: BigInt(d.price) }] : []));
 }
 
-function resolveModel(model: ModelRow | undefined, s: SubmissionInput, ocean: GatewayOcean | null): ModelRow {
+function resolveModel(model: ModelRow | undefined, s: SubmissionInput, ocean: GatewayOcean | null, oceanNode: boolean): ModelRow {
   if (!model) throw new AppError('not_found', `model "${s.model}" not found`, { field: 'body.model' });
+  if (model.computeBackend === 'ocean-node' && (!oceanNode || s.kind === 'finetune' || model.ownerAccountId !== null)) {
+    const why = !oceanNode
+      ? 'this gateway has no chain with an Escrow contract to pay the node'
+      : model.ownerAccountId !== null
+        ? "an owned model's weights never leave the marketplace's workers"
+        : 'fine-tuning is not offered on Ocean compute nodes';
+    throw new AppError('service_unavailable', `model "${model.id}" is served by an Ocean compute node: ${why}`, { headers: { 'Retry-After': '30' } });
+  }
   if (ocean && (model.chainId !== ocean.chainId || !model.datatokenAddress)) {
     throw new AppError('service_unavailable', `model "${model.id}" is not published on chain ${ocean.chainId} yet`, {
       headers: { 'Retry-After': '30' },
@@ -277,10 +287,11 @@ export function createJobService(deps: JobServiceDeps) {
         return failUnordered(job, err);
       }
     }
-    // The row is committed: if Redis is down now, the reconciler enqueues it later.
+    // The row is committed: if Redis is down now, the reconciler enqueues it later. A model served by
+    // an Ocean compute node goes to the gateway's own queue for it, never to the workers.
+    const oceanNode = model.computeBackend === 'ocean-node' ? deps.oceanNodeJobs : null;
     await timed(current.id, 'gateway.enqueue', () =>
-      deps.queue
-        .enqueue(current.kind as JobKind, current.id)
+      (oceanNode ? oceanNode.enqueue(current.id) : deps.queue.enqueue(current.kind as JobKind, current.id))
         .catch((err) => deps.log.error({ err, jobId: current.id }, 'enqueue failed; left to the reconciler')),
     );
     return current;
@@ -332,7 +343,7 @@ export function createJobService(deps: JobServiceDeps) {
   return {
     async submit(principal: KeyPrincipal, input: SubmissionInput, idempotency: { key?: string; fingerprint: string }) {
       const submitStarted = performance.now();
-      const model = resolveModel(await modelsRepo.find(input.model), input, deps.ocean);
+      const model = resolveModel(await modelsRepo.find(input.model), input, deps.ocean, Boolean(deps.oceanNodeJobs));
       const s: Submission =
         input.kind === 'finetune'
           ? { kind: 'finetune', model: input.model, modelSha256: input.modelSha256, request: await finetuneRequestFor(deps.db, principal.accountId, input.body, model) }
@@ -346,7 +357,7 @@ export function createJobService(deps: JobServiceDeps) {
         deps.liveWorkers ? deps.liveWorkers().catch(() => null) : null,
         deps.queue.depth().catch(() => 0),
       ]);
-      if (live && !live[JOB_CATALOG[s.kind].queue]) {
+      if (live && !live[JOB_CATALOG[s.kind].queue] && model.computeBackend !== 'ocean-node') {
         throw new AppError('no_workers', `no worker is running ${s.kind} jobs; retry shortly`, {
           headers: { 'Retry-After': RETRY_AFTER_SECONDS },
         });

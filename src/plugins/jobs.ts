@@ -11,6 +11,7 @@ import type { GatewayOcean } from '../ocean/gateway-ocean.js';
 import type { JobEvents } from '../jobs/job-events.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { createServices } from '../services/create-services.js';
+import { startOceanNodeJobs } from '../ocean/ocean-node-jobs.js';
 import { Gauge } from 'prom-client';
 import { countLiveWorkers, isWorkerAlive } from '../jobs/worker-heartbeat.js';
 import { publishDeploymentIdentity, readDeploymentIdentity } from '../ops/deployment-identity.js';
@@ -71,6 +72,8 @@ export default fp(
     app.decorate('jobQueue', queue);
     app.decorate('jobEvents', events);
     app.decorate('modelRepository', createModelRepository(app.db));
+    // Jobs of models served by an Ocean compute node run from here: this process holds the consumer wallet.
+    const oceanNodeJobs = startOceanNodeJobs({ config, db: app.db, ledger: app.ledger, events, log: app.log, redis, ocean, chain: opts.chain });
     app.decorate(
       'jobService',
       createJobService({
@@ -86,6 +89,7 @@ export default fp(
         isWorkerAlive: redis && !config.worker.inProcess ? (id) => isWorkerAlive(redis, config.redisPrefix, id) : null,
         // The receipts plugin (registered after this one) drains the outbox; bound when first used.
         receipts: { drainJob: async (id, known) => (app.hasDecorator('receiptOutbox') ? app.receiptOutbox?.drainJob(id, known) : undefined) },
+        oceanNodeJobs,
       }),
     );
 
@@ -102,6 +106,7 @@ export default fp(
     app.addHook('onClose', async () => {
       derivedPublisher?.stop();
       if (dispatcher) clearInterval(dispatcher);
+      await oceanNodeJobs?.close();
       await services.close();
     });
   },

@@ -1,0 +1,49 @@
+// Wires the Ocean compute node backend into the gateway: the escrow payer on the consumer wallet,
+// the signer of the node's consumer messages, the runner and its queue. Null without a chain or
+// without an Escrow contract on it: models served by a node are then refused at submission.
+import { Wallet } from 'ethers';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/config.js';
+import type { Ledger } from '../credits/credit-ledger.js';
+import type { Db } from '../db/database.js';
+import type { JobEvents } from '../jobs/job-events.js';
+import type { ChainSetup } from './chain-setup.js';
+import { createEscrowPayer } from './escrow.js';
+import type { GatewayOcean } from './gateway-ocean.js';
+import { createOceanNodeBackend } from './ocean-node-backend.js';
+import { type OceanNodeQueue, startOceanNodeQueue } from './ocean-node-queue.js';
+
+export function startOceanNodeJobs(deps: {
+  config: Config;
+  db: Db;
+  ledger: Ledger;
+  events: JobEvents;
+  log: FastifyBaseLogger;
+  redis: Redis | null;
+  ocean: GatewayOcean | null;
+  chain: ChainSetup | null;
+}): OceanNodeQueue | null {
+  const { ocean, chain, config } = deps;
+  const escrowAddress = ocean?.client.addresses.Escrow;
+  if (!ocean || !chain || !escrowAddress) return null;
+  // The same key as the nonce-managed consumer signer: messages are signed, never sent as transactions.
+  const wallet = new Wallet(chain.config.consumerPrivateKey);
+  const backend = createOceanNodeBackend({
+    db: deps.db,
+    ledger: deps.ledger,
+    events: deps.events,
+    log: deps.log.child({ component: 'ocean-node' }),
+    payer: createEscrowPayer(ocean.client.consumer, escrowAddress),
+    sign: (message) => wallet.signMessage(message),
+    chainId: ocean.chainId,
+    token: ocean.client.addresses.Ocean,
+    runnerId: `gateway:${config.worker.id}`,
+    feeBps: config.marketplaceFeeBps,
+    maxPaymentPerJob: config.oceanNode.maxPaymentWei,
+    maxJobDurationSeconds: config.oceanNode.maxJobSeconds,
+    nodeTimeoutMs: config.oceanNode.timeoutMs,
+    pollMs: config.oceanNode.pollMs,
+  });
+  return startOceanNodeQueue({ redis: deps.redis, prefix: config.redisPrefix, db: deps.db, log: deps.log, handler: backend.run });
+}

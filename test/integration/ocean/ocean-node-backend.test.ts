@@ -1,0 +1,200 @@
+// Jobs of an open model served by an external Ocean compute node, paid through the real Escrow
+// contract on the local chain: the gateway initializes, funds and authorizes, the stand-in node locks,
+// runs the transformer and claims. Each failure path (node down, start answer lost, claim never made)
+// ends with the customer charged at most once and the escrow rows matching the chain.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelRow } from '../../../src/models/model-repository.js';
+import { setComputeBackend } from '../../../src/models/compute-backend.js';
+import { type EmbeddedOcean, startEmbeddedOcean } from '../../../src/ocean/embedded-ocean.js';
+import { createEscrowPayee, createEscrowPayer, type EscrowPayer } from '../../../src/ocean/escrow.js';
+import { reconcileEscrow } from '../../../src/ocean/escrow-reconciler.js';
+import { escrowPayments } from '../../../src/ocean/escrow-schema.js';
+import { ManagedSigner } from '../../../src/ocean/nonce-manager.js';
+import { createInferenceEngine } from '../../../src/runtime/index.js';
+import { type ComputeNodeStandin, startComputeNodeStandin } from '../../helpers/ocean-compute-node-standin.js';
+import { createFundedAccount, createTestApp, registerTinyModel, type TestApp } from '../../helpers/test-app.js';
+
+let t: TestApp;
+let ocean: EmbeddedOcean;
+let model: ModelRow;
+let node: ComputeNodeStandin;
+let payer: EscrowPayer;
+let payeeAddress: string;
+let token: string;
+let customer: Awaited<ReturnType<typeof createFundedAccount>>;
+const CREDITS = 1_000_000;
+const dataDir = mkdtempSync(join(tmpdir(), 'posthuman-ocean-node-'));
+
+beforeAll(async () => {
+  ocean = await startEmbeddedOcean({ dataDir, port: 0 });
+  // A short node timeout: a start whose answer is lost fails the job in 1.5 s.
+  t = await createTestApp({ POSTHUMAN_DATA_DIR: dataDir, ORDER_POOL_SIZE: '0', OCEAN_NODE_TIMEOUT_MS: '1500', OCEAN_NODE_POLL_MS: '50' }, undefined, {
+    mode: 'embedded',
+    config: ocean.config,
+    stop: () => ocean.stop(),
+  });
+  const client = t.app.ocean!.client;
+  token = client.addresses.Ocean;
+  model = await t.app.ocean!.ensurePublished(t.app.db, await registerTinyModel(t, 'open-gpt2'));
+  // The node's own wallet: a funded dev account of the local chain, its own nonces.
+  const nodeSigner = new ManagedSigner(ocean.chain.accounts[3].privateKey, client.provider, { chainId: client.chainId });
+  const payee = createEscrowPayee(nodeSigner, client.addresses.Escrow!);
+  payeeAddress = payee.address;
+  node = await startComputeNodeStandin({ chainId: client.chainId, escrowAddress: client.addresses.Escrow!, token, payee, models: new Map([[model.did!, model.storagePath]]) });
+  model = await setComputeBackend(t.app.db, 'open-gpt2', { backend: 'ocean-node', nodeUrl: node.url });
+  // Reads only: the gateway's consumer wallet as seen in the escrow.
+  payer = createEscrowPayer(client.consumer, client.addresses.Escrow!);
+  customer = await createFundedAccount(t, { credits: CREDITS, scopes: ['infer', 'evaluate'] });
+});
+
+afterAll(async () => {
+  await node?.close();
+  expect(t.app.contractViolations).toEqual([]);
+  await t?.close();
+  await ocean?.stop();
+});
+
+const json = (res: { body: string }) => JSON.parse(res.body);
+const infer = (input: string) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/v1/infer',
+    headers: { ...customer.headers, prefer: 'wait=30' },
+    payload: { model: 'open-gpt2', input, parameters: { max_new_tokens: 4 } },
+  });
+const balance = async () => BigInt(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers: customer.headers })).balance);
+const paymentOf = async (jobId: string) => (await t.app.db.select().from(escrowPayments).where(eq(escrowPayments.jobId, jobId)))[0];
+const reconcile = () => reconcileEscrow({ db: t.app.db, payer, token, payees: [payeeAddress] });
+
+/** Moves chain time past every lock's expiry (the stand-in's locks last 660 s). */
+async function expireLocks() {
+  await ocean.chain.request('evm_increaseTime', [700]);
+  await ocean.chain.request('evm_mine', []);
+}
+
+/** Rows and chain agree: every claimed row has its Claimed event (same amount and tx), every canceled one its Canceled. */
+async function expectRowsMatchChain() {
+  const events = await payer.events(0);
+  const rows = await t.app.db.select().from(escrowPayments);
+  for (const row of rows) {
+    if (!row.escrowJobId) continue;
+    const mine = events.filter((e) => e.jobId === BigInt(row.escrowJobId!) && e.payee === row.payee);
+    const lock = mine.find((e) => e.kind === 'lock');
+    if (lock) expect({ amount: row.amount, lockTx: row.lockTx }).toEqual({ amount: lock.amount.toString(), lockTx: lock.txHash });
+    const end = mine.find((e) => e.kind !== 'lock');
+    if (row.status === 'claimed') expect({ claimed: row.claimedAmount, tx: row.claimTx }).toEqual({ claimed: end?.amount.toString(), tx: end?.txHash });
+    if (row.status === 'canceled') expect(end).toMatchObject({ kind: 'canceled', txHash: row.cancelTx });
+    if (row.status === 'locked') expect(end).toBeUndefined();
+  }
+  // What the escrow holds locked for us is exactly what our locked rows say.
+  const locked = rows.filter((r) => r.status === 'locked').reduce((sum, r) => sum + BigInt(r.amount), 0n);
+  expect((await payer.funds(token)).locked).toBe(locked);
+}
+
+describe('a model served by an Ocean compute node', () => {
+  it('refuses the node backend for an owner-uploaded (proprietary) model', async () => {
+    await registerTinyModel(t, 'owned-gpt2', customer.account.id);
+    await expect(setComputeBackend(t.app.db, 'owned-gpt2', { backend: 'ocean-node', nodeUrl: node.url })).rejects.toMatchObject({ code: 'forbidden' });
+    expect((await t.app.modelRepository.find('owned-gpt2'))?.computeBackend).toBe('marketplace');
+    // Even flagged behind the registry's back, the gateway refuses to send its jobs to a node.
+    await t.app.db.execute(sql`UPDATE models SET compute_backend = 'ocean-node', compute_node_url = ${node.url} WHERE id = 'owned-gpt2'`);
+    const res = await t.app.inject({ method: 'POST', url: '/v1/infer', headers: customer.headers, payload: { model: 'owned-gpt2', input: 'x y', parameters: { max_new_tokens: 1 } } });
+    expect(res.statusCode).toBe(503);
+    expect(node.requests).toEqual([]);
+  });
+
+  it('runs the job on the node: its transformer output, the customer charged once, the lock claimed as the chain says', async () => {
+    const before = await balance();
+    const res = await infer('The node computes');
+    expect(res.statusCode).toBe(200);
+    const job = json(res);
+    expect(job).toMatchObject({ status: 'succeeded', model: 'open-gpt2', order: { chain_id: 8996 } });
+    // The same greedy decoding here gives the same text: a real transformer ran on the node.
+    const engine = await createInferenceEngine({ modelDir: model.storagePath });
+    const local = await engine.generate({ input: 'The node computes', maxNewTokens: 4 });
+    await engine.close();
+    expect(job.output).toBe(local.output);
+    expect(job.cost).toBeGreaterThan(0);
+    expect(await balance()).toBe(before - BigInt(job.cost));
+
+    const row = await paymentOf(job.id);
+    const nodeJob = node.job(row.nodeJobId!);
+    expect(nodeJob).toBeDefined();
+    expect(row).toMatchObject({ status: 'claimed', payee: payeeAddress, lockTx: nodeJob!.lockTx, claimTx: nodeJob!.claimTx, escrowJobId: nodeJob!.escrowJobId.toString() });
+    expect(BigInt(row.claimedAmount!)).toBe(nodeJob!.claimedAmount);
+    expect(BigInt(row.claimedAmount!)).toBeLessThan(BigInt(row.amount));
+    await expectRowsMatchChain();
+  });
+
+  it('node down: retried, then failed with compute_node_unavailable, nothing charged, no lock', async () => {
+    const before = await balance();
+    node.faults.down = true;
+    try {
+      const job = json(await infer('nobody answers'));
+      expect(job).toMatchObject({ status: 'failed', error: { code: 'compute_node_unavailable' }, attempts: 3 });
+      expect(await balance()).toBe(before);
+      expect(await paymentOf(job.id)).toBeUndefined();
+    } finally {
+      node.faults.down = false;
+    }
+    await expectRowsMatchChain();
+  });
+
+  it('start answer lost: the job fails uncharged, the lock it made is found and refunded after expiry', async () => {
+    const before = await balance();
+    node.faults.loseStartResponse = true;
+    let jobId: string;
+    try {
+      const job = json(await infer('the answer is lost'));
+      jobId = job.id;
+      expect(job).toMatchObject({ status: 'failed', error: { code: 'compute_node_start_unknown' }, attempts: 1 });
+    } finally {
+      node.faults.loseStartResponse = false;
+    }
+    expect(await balance()).toBe(before);
+    // The start locked on chain: the reconciler ties the lock to the row by node, amount and time.
+    const lost = node.jobs().at(-1)!;
+    expect((await payer.locks(token, payeeAddress)).map((l) => l.jobId)).toContain(lost.escrowJobId);
+    const row = await paymentOf(jobId);
+    expect(['pending', 'locked']).toContain(row.status);
+    await reconcile();
+    expect(await paymentOf(jobId)).toMatchObject({ status: 'locked', escrowJobId: lost.escrowJobId.toString(), lockTx: lost.lockTx });
+
+    const available = (await payer.funds(token)).available;
+    await expireLocks();
+    await reconcile();
+    const refunded = await paymentOf(jobId);
+    expect(refunded.status).toBe('canceled');
+    expect((await payer.funds(token)).available).toBe(available + BigInt(refunded.amount));
+    expect(await balance()).toBe(before);
+    await expectRowsMatchChain();
+  });
+
+  it('claim failing: the customer is charged once for the finished job, the unclaimed lock is refunded after expiry', async () => {
+    const before = await balance();
+    node.faults.failClaim = true;
+    let job: { id: string; status: string; cost: number; output: string };
+    try {
+      job = json(await infer('never claimed'));
+    } finally {
+      node.faults.failClaim = false;
+    }
+    expect(job).toMatchObject({ status: 'succeeded' });
+    expect(job.output.length).toBeGreaterThan(0);
+    expect(await balance()).toBe(before - BigInt(job.cost));
+    expect(await paymentOf(job.id)).toMatchObject({ status: 'locked', claimTx: null });
+
+    await expireLocks();
+    await reconcile();
+    expect(await paymentOf(job.id)).toMatchObject({ status: 'canceled' });
+    // Reconciling again changes nothing, and the customer's charge stays the one above.
+    await reconcile();
+    expect(await balance()).toBe(before - BigInt(job.cost));
+    expect((await payer.funds(token)).locked).toBe(0n);
+    await expectRowsMatchChain();
+  });
+});

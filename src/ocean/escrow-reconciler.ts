@@ -7,7 +7,7 @@
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { getAddress } from 'ethers';
 import type { Db } from '../db/database.js';
-import { type EscrowEvent, type EscrowLock, type EscrowPayer, escrowJobIdOf } from './escrow.js';
+import { type EscrowEvent, type EscrowLock, type EscrowPayer, escrowJobIdOfNodeJob } from './escrow.js';
 import { escrowPayments } from './escrow-schema.js';
 
 export interface ReconcileEscrowOptions {
@@ -54,10 +54,10 @@ function lockHistories(events: readonly EscrowEvent[]) {
   return histories;
 }
 
-/** The row's escrow job id: stored, or derived from the node's job id. */
+/** The row's escrow job id: stored, or derived from the job id the node answered with. */
 function rowJobId(row: Row): bigint | undefined {
   if (row.escrowJobId) return BigInt(row.escrowJobId);
-  return row.nodeJobId ? escrowJobIdOf(row.nodeJobId) : undefined;
+  return row.nodeJobId ? escrowJobIdOfNodeJob(row.nodeJobId) : undefined;
 }
 
 export async function reconcileEscrow(options: ReconcileEscrowOptions): Promise<EscrowReconcileSummary> {

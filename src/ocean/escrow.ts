@@ -271,11 +271,16 @@ function proofBytes(proof: string | Uint8Array): string {
 }
 
 /**
- * The escrow job id an Ocean compute node locks for its job id: the job id's sha256 read as a uint256
- * (ocean-node keeps it as the job's `jobIdHash`).
+ * The escrow job id an Ocean compute node locks for a job: the sha256 of its internal job id read as a
+ * uint256 (ocean-node keeps it as the job's `jobIdHash`).
  */
-export function escrowJobIdOf(nodeJobId: string): bigint {
-  return BigInt(`0x${createHash('sha256').update(nodeJobId).digest('hex')}`);
+export function escrowJobIdOf(internalJobId: string): bigint {
+  return BigInt(`0x${createHash('sha256').update(internalJobId).digest('hex')}`);
+}
+
+/** The same for the job id a node answers with, `<cluster hash>-<internal job id>`. */
+export function escrowJobIdOfNodeJob(nodeJobId: string): bigint {
+  return escrowJobIdOf(nodeJobId.slice(nodeJobId.indexOf('-') + 1));
 }
 
 /** The payer's side: what the gateway does with its consumer wallet. */

@@ -37,7 +37,7 @@ async function walletBalance(address: string): Promise<bigint> {
   return erc20.decodeFunctionResult('balanceOf', raw)[0] as bigint;
 }
 
-/** A job on the ocean-node model and its pending escrow payment row. */
+/** A job on the ocean-node model and its pending escrow payment row; node job ids as ocean-node answers them (<cluster>-<internal id>). */
 async function pendingPayment(amount: bigint, nodeJobId: string | null) {
   const db = tdb.database.db;
   const [job] = await db
@@ -181,11 +181,11 @@ it('a model runs on an Ocean compute node exactly when it names the node', async
 it('the reconciler marks rows locked, claimed (0 included) and canceled from the chain, refunds expired locks, and is idempotent', async () => {
   await payer.ensureAvailable(token, parseEther('5'));
   const before = await payer.funds(token);
-  const locked = await pendingPayment(parseEther('1'), 'node-job-a');
-  const partial = await pendingPayment(parseEther('1'), 'node-job-b');
-  const expiring = await pendingPayment(parseEther('0.5'), 'node-job-c');
-  const zero = await pendingPayment(parseEther('0.2'), 'node-job-e');
-  const nodeDown = await pendingPayment(parseEther('0.1'), 'node-job-d');
+  const locked = await pendingPayment(parseEther('1'), 'cluster-node-job-a');
+  const partial = await pendingPayment(parseEther('1'), 'cluster-node-job-b');
+  const expiring = await pendingPayment(parseEther('0.5'), 'cluster-node-job-c');
+  const zero = await pendingPayment(parseEther('0.2'), 'cluster-node-job-e');
+  const nodeDown = await pendingPayment(parseEther('0.1'), 'cluster-node-job-d');
   await node.createLocks([
     { jobId: escrowJobIdOf('node-job-a'), token, payer: payer.address, amount: parseEther('1'), expirySeconds: 300 },
     { jobId: escrowJobIdOf('node-job-b'), token, payer: payer.address, amount: parseEther('1'), expirySeconds: 300 },

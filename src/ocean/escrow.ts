@@ -178,6 +178,9 @@ export function escrowGasLimit(kind: keyof typeof SCAN_GAS, entries: number, ope
   return gas;
 }
 
+/** Blocks per eth_getLogs request. */
+const LOG_SPAN_BLOCKS = 10_000;
+
 const escrowAbi = () => contractInterface('Escrow');
 const erc20Abi = () => contractInterface('OceanToken');
 
@@ -421,9 +424,14 @@ export function createEscrowPayer(signer: ManagedSigner, escrowAddress: string) 
     /** This payer's Lock, Claimed and Canceled events in [fromBlock, toBlock], in chain order. */
     async events(fromBlock: number, toBlock?: number): Promise<EscrowEvent[]> {
       const topics = [[iface.getEvent('Lock')!.topicHash, iface.getEvent('Claimed')!.topicHash, iface.getEvent('Canceled')!.topicHash]];
-      let logs: Log[];
+      const logs: Log[] = [];
       try {
-        logs = await signer.provider.getLogs({ address: escrow, topics, fromBlock, toBlock: toBlock ?? 'latest' });
+        const last = toBlock ?? (await signer.provider.getBlockNumber());
+        // Public RPCs cap the blocks one eth_getLogs may span: read in spans they accept.
+        for (let from = fromBlock; from <= last; from += LOG_SPAN_BLOCKS) {
+          const to = Math.min(last, from + LOG_SPAN_BLOCKS - 1);
+          logs.push(...(await signer.provider.getLogs({ address: escrow, topics, fromBlock: from, toBlock: to })));
+        }
       } catch (err) {
         throw toOceanError(err, 'reading escrow events');
       }

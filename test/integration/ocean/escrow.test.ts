@@ -108,16 +108,22 @@ it('deposits only the shortfall, and a lock then a claim move exact amounts', as
   expect(await payer.locks(token, node.address)).toEqual([]);
 });
 
-it('refuses a lock above the authorization with a clear error, and sends nothing', async () => {
+it('refuses a lock above the authorization and a claim above the lock with clear errors, sending nothing for them', async () => {
   const nonceBefore = await fx.client.provider.getTransactionCount(node.address);
   const err = await node.createLock(jobId(), token, payer.address, parseEther('6'), 60).catch((e: unknown) => e);
   expect(isEscrowError(err, 'exceeds_max_locked')).toBe(true);
   expect((err as Error).message).toContain('Exceeds maxLockedAmount');
   const tooLong = await node.createLock(jobId(), token, payer.address, 1n, 601).catch((e: unknown) => e);
   expect(isEscrowError(tooLong, 'expiry_too_high')).toBe(true);
+  // A claim above the lock, or of a lock that does not exist, is refused; the lock stays claimable.
+  const id = jobId();
+  await node.createLock(id, token, payer.address, parseEther('1'), 60);
+  expect(isEscrowError(await node.claimLock(id, token, payer.address, parseEther('1.5'), '0x').catch((e: unknown) => e), 'amount_too_high')).toBe(true);
+  expect(isEscrowError(await node.claimLock(jobId(), token, payer.address, 1n, '0x').catch((e: unknown) => e), 'lock_not_found')).toBe(true);
+  await node.claimLock(id, token, payer.address, parseEther('1'), '0x');
   const stranger = createEscrowPayee(fx.client.publisher, payer.escrowAddress);
   expect(isEscrowError(await stranger.createLock(jobId(), token, payer.address, 1n, 60).catch((e: unknown) => e), 'not_authorized')).toBe(true);
-  expect(await fx.client.provider.getTransactionCount(node.address)).toBe(nonceBefore);
+  expect(await fx.client.provider.getTransactionCount(node.address)).toBe(nonceBefore + 2);
 });
 
 it('a claim after expiry fails (the lock is canceled instead) and an expired lock is refunded exactly', async () => {

@@ -196,6 +196,9 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Orders tried for one job before it fails: each refused one was already carried by another job. */
+const MAX_ORDER_ATTACHES = 64;
+
 export function createJobService(deps: JobServiceDeps) {
   const jobsRepo = createJobRepository(deps.db);
   const modelsRepo = createModelRepository(deps.db);
@@ -278,7 +281,11 @@ export function createJobService(deps: JobServiceDeps) {
             throw err;
           }
         };
-        current = (await attach()) ?? (await attach()) ?? job;
+        // Another gateway on this wallet loaded the same stored pool orders at its start: an order it
+        // used first is skipped for the next one; the pool runs out of those and places fresh ones.
+        let attached: JobRow | null = null;
+        for (let tries = 0; !attached && tries < MAX_ORDER_ATTACHES; tries++) attached = await attach();
+        current = attached ?? job;
         if (!current.orderTxHash) throw new OceanError('order_failed', 'the orders placed for this job are carried by other jobs');
         recordSpan(job.id, 'gateway.order', performance.now() - ordering);
       } catch (err) {

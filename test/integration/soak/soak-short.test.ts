@@ -1,5 +1,5 @@
 // The soak in short (`npm run soak` is the long one): ~150 mixed jobs through one fault of every kind
-// on real processes, then every invariant on the real database must hold. Durations are only printed.
+// on real processes (two gateways, two workers), then every invariant on the real database must hold. Durations are only printed.
 import { describe, expect, it } from 'vitest';
 import { formatInvariantTable } from '../../../scripts/soak/invariants.js';
 import { runSoak, type SoakReport } from '../../../scripts/soak/run-soak.js';
@@ -16,6 +16,8 @@ describe('soak (short)', () => {
         jobs: 150,
         concurrency: 8,
         accounts: 3,
+        // Two gateways on one database, Redis, chain and wallet (the load alternates between them).
+        gateways: 2,
         faultsPerKind: 1,
         gapMs: 1000,
         chainPauseMs: 2000,

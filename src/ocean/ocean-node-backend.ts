@@ -30,6 +30,9 @@ import {
 } from './compute-node-client.js';
 import { type EscrowPayer, escrowJobIdOf } from './escrow.js';
 import { reconcileEscrow } from './escrow-reconciler.js';
+import { OCEAN_NODE_RELAY } from './ocean-node-receipt.js';
+import { addToReceiptOutbox, type OutboxEntry } from '../receipts/receipt-outbox.js';
+import type { WorkerReceipts } from '../receipts/worker-receipts.js';
 import { escrowPayments } from './escrow-schema.js';
 
 export interface OceanNodeBackendDeps {
@@ -55,6 +58,8 @@ export interface OceanNodeBackendDeps {
   nodeTimeoutMs?: number;
   /** Between status polls. Default 500 ms. */
   pollMs?: number;
+  /** The gateway's relay attestation of a node's output, for the receipt outbox; null with RECEIPTS=off. */
+  receipts: WorkerReceipts | null;
 }
 
 /** A failure before anything was started on the node: retried, then the job fails uncharged. */
@@ -222,10 +227,15 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
   }
 
   /** Finishes a running job and settles its hold in one transaction; false when something else finished it first. */
-  async function settle(job: JobRow, model: ModelRow, s: { status: JobStatus; cost: bigint; result?: Record<string, unknown>; outputTokens?: number; computeMs?: number; error?: { code: string; message: string } }) {
+  async function settle(
+    job: JobRow,
+    model: ModelRow,
+    { receipt, ...s }: { status: JobStatus; cost: bigint; result?: Record<string, unknown>; outputTokens?: number; computeMs?: number; error?: { code: string; message: string }; receipt?: OutboxEntry },
+  ) {
     return deps.db.transaction(async (tx) => {
       const finished = await createJobRepository(tx).finish(job.id, ['running'], s);
       if (!finished) return false;
+      if (finished.status === 'succeeded' && receipt) await addToReceiptOutbox(tx, receipt);
       if (!job.holdId) return true;
       if (s.cost === 0n) await deps.ledger.release(job.holdId, tx);
       else await captureJobHold(tx, deps, { holdId: job.holdId, modelId: job.modelId, cost: s.cost, captured: s.cost, owner: model.ownerAccountId });
@@ -251,14 +261,21 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
     }
     const billed = infer ? (out.input_tokens ?? job.inputTokens) + (out.output_tokens ?? 0) : job.inputTokens;
     const cost = jobCost(job, billed);
+    const result = infer
+      ? { output: out.output, finish_reason: out.finish_reason ?? 'length' }
+      : { loss: out.loss, perplexity: out.perplexity, tokens: out.tokens, results: out.results ?? [] };
+    // The node has claimed by now (ocean-node settles before it reports the job finished): read the
+    // lock and claim back first, so the receipt issued from the outbox names them.
+    const payment = await paymentOf(job.id);
+    if (payment) await syncWithChain(job.id, payment.payee);
+    const receipt = deps.receipts ? await deps.receipts.attest(job, result, OCEAN_NODE_RELAY.runtime) : undefined;
     await settle(job, model, {
       status: 'succeeded',
       cost: cost > job.maxCost ? job.maxCost : cost,
-      result: infer
-        ? { output: out.output, finish_reason: out.finish_reason ?? 'length' }
-        : { loss: out.loss, perplexity: out.perplexity, tokens: out.tokens, results: out.results ?? [] },
+      result,
       outputTokens: infer ? (out.output_tokens ?? 0) : 0,
       computeMs: out.compute_ms,
+      receipt,
     });
   }
 

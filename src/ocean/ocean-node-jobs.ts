@@ -13,8 +13,10 @@ import { createEscrowPayer } from './escrow.js';
 import type { GatewayOcean } from './gateway-ocean.js';
 import { createOceanNodeBackend } from './ocean-node-backend.js';
 import { type OceanNodeQueue, startOceanNodeQueue } from './ocean-node-queue.js';
+import { OCEAN_NODE_RELAY } from './ocean-node-receipt.js';
+import { createWorkerReceipts } from '../receipts/worker-receipts.js';
 
-export function startOceanNodeJobs(deps: {
+export async function startOceanNodeJobs(deps: {
   config: Config;
   db: Db;
   ledger: Ledger;
@@ -23,13 +25,16 @@ export function startOceanNodeJobs(deps: {
   redis: Redis | null;
   ocean: GatewayOcean | null;
   chain: ChainSetup | null;
-}): OceanNodeQueue | null {
+}): Promise<OceanNodeQueue | null> {
   const { ocean, chain, config } = deps;
   const escrowAddress = ocean?.client.addresses.Escrow;
   if (!ocean || !chain || !escrowAddress) return null;
   // The same key as the nonce-managed consumer signer: messages are signed, never sent as transactions.
   const wallet = new Wallet(chain.config.consumerPrivateKey);
+  // The gateway relays a node's output under its own worker-purpose key (listed in the JWKS).
+  const receipts = config.receipts.enabled ? await createWorkerReceipts({ db: deps.db, dataDir: config.dataDir, workerId: OCEAN_NODE_RELAY.id }) : null;
   const backend = createOceanNodeBackend({
+    receipts,
     db: deps.db,
     ledger: deps.ledger,
     events: deps.events,

@@ -73,7 +73,7 @@ export default fp(
     app.decorate('jobEvents', events);
     app.decorate('modelRepository', createModelRepository(app.db));
     // Jobs of models served by an Ocean compute node run from here: this process holds the consumer wallet.
-    const oceanNodeJobs = startOceanNodeJobs({ config, db: app.db, ledger: app.ledger, events, log: app.log, redis, ocean, chain: opts.chain });
+    const oceanNodeJobs = await startOceanNodeJobs({ config, db: app.db, ledger: app.ledger, events, log: app.log, redis, ocean, chain: opts.chain });
     app.decorate(
       'jobService',
       createJobService({

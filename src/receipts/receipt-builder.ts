@@ -46,6 +46,8 @@ export interface ReceiptInput {
   worker: ReceiptWorker;
   /** The worker's compact JWS; its digests must equal the ones computed here from the stored job. */
   attestation: string;
+  /** The external Ocean compute node that ran the job, when one did. */
+  servedBy?: ReceiptPayload['served_by'];
   logIndex: number;
   receiptId?: string;
   issuedAt?: Date;
@@ -120,6 +122,7 @@ export function buildReceiptPayload(input: ReceiptInput): ReceiptPayload {
     log_index: input.logIndex,
     attestation: input.attestation,
     ...(job.kind === 'finetune' ? { training: trainingFacts(result) } : {}),
+    ...(input.servedBy ? { served_by: input.servedBy } : {}),
   };
   const mismatches = attestationMismatches(payload);
   if (mismatches.length > 0) {

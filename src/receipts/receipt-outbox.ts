@@ -8,6 +8,8 @@ import type { Db, DbOrTx } from '../db/database.js';
 import type { JobRow } from '../jobs/job-repository.js';
 import { jobs } from '../jobs/jobs-schema.js';
 import { models } from '../models/models-schema.js';
+import { escrowPayments } from '../ocean/escrow-schema.js';
+import { servedByOceanNode } from '../ocean/ocean-node-receipt.js';
 import type { KeyStore } from './key-store.js';
 import { createReceiptIssuer } from './receipt-issuer.js';
 import { receiptOutbox } from './receipts-schema.js';
@@ -85,21 +87,22 @@ export function createReceiptOutbox(deps: ReceiptOutboxDeps) {
     try {
       await db.transaction(async (tx) => {
         const locking = tx
-          .select({ row: receiptOutbox, job: jobs, model: models })
+          .select({ row: receiptOutbox, job: jobs, model: models, payment: escrowPayments })
           .from(receiptOutbox)
           .leftJoin(jobs, eq(jobs.id, receiptOutbox.jobId))
           .leftJoin(models, eq(models.id, jobs.modelId))
+          .leftJoin(escrowPayments, eq(escrowPayments.jobId, receiptOutbox.jobId))
           .where(inArray(receiptOutbox.jobId, jobIds))
           .orderBy(asc(receiptOutbox.jobId));
         const rows = await (wait ? locking.for('update', { of: receiptOutbox }) : locking.for('update', { of: receiptOutbox, skipLocked: true }));
         for (const id of jobIds) outcomes.set(id, wait ? 'gone' : 'locked');
-        const inputs = rows.flatMap(({ row, job, model }) => {
+        const inputs = rows.flatMap(({ row, job, model, payment }) => {
           const final = known.get(row.jobId) ?? job;
           if (!final || !model) {
             refused.set(row.jobId, new Error(`job ${row.jobId} or its model is gone`));
             return [];
           }
-          return [{ job: final, model, worker: row.worker, attestation: row.attestation }];
+          return [{ job: final, model, worker: row.worker, attestation: row.attestation, servedBy: servedByOceanNode(model, payment) }];
         });
         // One receipt per job: the issuer returns an existing one instead of signing twice.
         const issued = await issuer.issueMany(inputs, tx, (done) => [sql`DELETE FROM receipt_outbox WHERE job_id IN (SELECT value::uuid FROM jsonb_array_elements_text(${JSON.stringify(done)}::jsonb))`]);

@@ -128,6 +128,18 @@ async function registeredWeights(rpc: JsonRpc, nft: string): Promise<string | nu
 }
 
 async function checkWeights(receipt: ReceiptPayload, chainFor: ChainAccess): Promise<ReceiptCheckOutcome> {
+  const registered = await checkRegisteredWeights(receipt, chainFor);
+  const node = receipt.served_by?.node;
+  if (!node) return registered;
+  // An external node ran it: the registration says what the model is, not what the node ran.
+  return outcome(
+    'weights',
+    false,
+    `not proven: Ocean compute node ${node.address} ran this job (its job ${node.job_id}); nothing attests which weights it ran (the model asset: ${registered.detail})`,
+  );
+}
+
+async function checkRegisteredWeights(receipt: ReceiptPayload, chainFor: ChainAccess): Promise<ReceiptCheckOutcome> {
   const fail = (detail: string) => outcome('weights', false, detail);
   const { datatoken, did, chain_id: chainId, weights_sha256: claimed } = receipt.model;
   if (!datatoken || chainId === null) return fail('the receipt names no Ocean asset (the job ran without a chain)');

@@ -53,6 +53,25 @@ export const ReceiptPayload = Type.Object(
     log_index: Type.Integer({ minimum: 0 }),
     attestation: Type.String({ description: "The worker's compact JWS over its attestation" }),
     /**
+     * Set when an external Ocean compute node ran the job (paid through Ocean's Escrow): the node, its
+     * job and the escrow lock and claim. The attestation is then the gateway's relay of the node's
+     * output, and nothing proves which weights the node ran: `model.weights_sha256` names the model
+     * asset's registered weights only (verifiers report the weights check as not proven).
+     */
+    served_by: Type.Optional(
+      Type.Object(
+        {
+          backend: Type.Literal('ocean-node'),
+          node: Type.Object({ url: Nullable(Type.String()), address: Type.String(), job_id: Type.String() }, { additionalProperties: false }),
+          escrow: Type.Object(
+            { chain_id: Type.Integer(), contract: Type.String(), token: Type.String(), lock_tx: Nullable(Type.String()), claim_tx: Nullable(Type.String()) },
+            { additionalProperties: false },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
      * Fine-tuning only: what was trained on and what came out. `model.weights_sha256` is the parent's;
      * `new_model.weights_sha256` is the derived model's decoder file, reproducible by a replay.
      */

@@ -14,6 +14,7 @@ import { createEscrowPayee, createEscrowPayer, type EscrowPayer } from '../../..
 import { reconcileEscrow } from '../../../src/ocean/escrow-reconciler.js';
 import { escrowPayments } from '../../../src/ocean/escrow-schema.js';
 import { ManagedSigner } from '../../../src/ocean/nonce-manager.js';
+import { decodeReceipt } from '../../../src/receipts/index.js';
 import { createInferenceEngine } from '../../../src/runtime/index.js';
 import { type ComputeNodeStandin, startComputeNodeStandin } from '../../helpers/ocean-compute-node-standin.js';
 import { createFundedAccount, createTestApp, registerTinyModel, type TestApp } from '../../helpers/test-app.js';
@@ -128,6 +129,21 @@ describe('a model served by an Ocean compute node', () => {
     expect(BigInt(row.claimedAmount!)).toBe(nodeJob!.claimedAmount);
     expect(BigInt(row.claimedAmount!)).toBeLessThan(BigInt(row.amount));
     await expectRowsMatchChain();
+
+    // The receipt says who ran it and how it was paid, and claims no weights it cannot prove.
+    const { payload } = decodeReceipt(job.receipt.jws);
+    expect(payload.worker).toMatchObject({ id: 'ocean-node-relay', runtime: { name: 'ocean-node' } });
+    expect(payload.served_by).toEqual({
+      backend: 'ocean-node',
+      node: { url: node.url, address: payeeAddress, job_id: row.nodeJobId },
+      escrow: { chain_id: 8996, contract: payer.escrowAddress, token, lock_tx: row.lockTx, claim_tx: row.claimTx },
+    });
+    const verified = json(await t.app.inject({ method: 'POST', url: '/v1/receipts/verify', headers: customer.headers, payload: { receipt: job.receipt.jws } }));
+    const check = (name: string) => verified.checks.find((c: { check: string }) => c.check === name);
+    expect(check('signature').ok).toBe(true);
+    expect(check('attestation').ok).toBe(true);
+    expect(check('weights')).toMatchObject({ ok: false, detail: expect.stringContaining(`not proven: Ocean compute node ${payeeAddress}`) });
+    expect(verified.ok).toBe(false);
   });
 
   it('node down: retried, then failed with compute_node_unavailable, nothing charged, no lock', async () => {

@@ -101,6 +101,8 @@ export interface Config {
     /** Most a node may lock for one job, in OCEAN base units (wei). */
     maxPaymentWei: bigint;
     maxJobSeconds: number;
+    /** How often the gateway brings escrow_payments to the chain and cancels expired locks (0 = never by itself). */
+    reconcileIntervalMs: number;
   };
   /** Wallet access: Sign-In with Ethereum, credits bought on chain, payouts (README: Wallet access). */
   wallet: {
@@ -359,6 +361,7 @@ export function loadConfig(env: Env = process.env): Config {
       pollMs: readInt(env, 'OCEAN_NODE_POLL_MS', 500, 10, 60_000),
       maxPaymentWei: BigInt(readInt(env, 'OCEAN_NODE_MAX_PAYMENT_MILLI_OCEAN', 10_000, 0, 1_000_000_000)) * 10n ** 15n,
       maxJobSeconds: readInt(env, 'OCEAN_NODE_MAX_JOB_SECONDS', 600, 60, 86_400),
+      reconcileIntervalMs: readInt(env, 'OCEAN_NODE_RECONCILE_MS', 60_000, 0, 86_400_000),
     },
     wallet: readWallet(env),
     worker: {

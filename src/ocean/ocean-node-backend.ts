@@ -5,7 +5,7 @@
 // of an expired lock) is read back by the escrow reconciler. A start is never sent twice for a job:
 // a lost answer may mean a lock, so the job fails uncharged and the row waits for the reconciler.
 import { setTimeout as delay } from 'node:timers/promises';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import { getAddress } from 'ethers';
 import type { Ledger } from '../credits/credit-ledger.js';
@@ -28,7 +28,7 @@ import {
   type NodeJob,
   type NodePaymentTerms,
 } from './compute-node-client.js';
-import { type EscrowPayer, escrowJobIdOf } from './escrow.js';
+import { type EscrowPayer, escrowJobIdOfNodeJob } from './escrow.js';
 import { reconcileEscrow } from './escrow-reconciler.js';
 import { OCEAN_NODE_RELAY } from './ocean-node-receipt.js';
 import { addToReceiptOutbox, type OutboxEntry } from '../receipts/receipt-outbox.js';
@@ -84,11 +84,6 @@ interface NodeOutput {
   tokens?: number;
   results?: unknown[];
   compute_ms?: number;
-}
-
-/** ocean-node locks under the sha256 of its job id without the `<cluster hash>-` it answers with. */
-export function nodeEscrowJobId(nodeJobId: string): bigint {
-  return escrowJobIdOf(nodeJobId.slice(nodeJobId.indexOf('-') + 1));
 }
 
 export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
@@ -194,7 +189,7 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
       }
       throw new NodeJobError('compute_node_start_unknown', `the start's answer was lost (${(err as Error).message}); a lock may exist`, false);
     }
-    await updatePayment(job.id, { nodeJobId: started.jobId, escrowJobId: nodeEscrowJobId(started.jobId).toString() });
+    await updatePayment(job.id, { nodeJobId: started.jobId, escrowJobId: escrowJobIdOfNodeJob(started.jobId).toString() });
     await syncWithChain(job.id, payee);
     return started.jobId;
   }
@@ -332,7 +327,20 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
     }
   }
 
-  return { run };
+  /**
+   * Brings every open payment (pending, locked) to the chain's truth and cancels expired unclaimed
+   * locks, refunding them: what settles a lost start answer or a node that never claimed.
+   */
+  async function reconcileOpen(): Promise<void> {
+    const open = await deps.db
+      .selectDistinct({ payee: escrowPayments.payee })
+      .from(escrowPayments)
+      .where(and(eq(escrowPayments.chainId, deps.chainId), inArray(escrowPayments.status, ['pending', 'locked'])));
+    if (open.length === 0) return;
+    await reconcileEscrow({ db: deps.db, payer: deps.payer, token, payees: open.map((r) => r.payee) });
+  }
+
+  return { run, reconcileOpen };
 }
 
 export type OceanNodeBackend = ReturnType<typeof createOceanNodeBackend>;

@@ -50,5 +50,24 @@ export async function startOceanNodeJobs(deps: {
     nodeTimeoutMs: config.oceanNode.timeoutMs,
     pollMs: config.oceanNode.pollMs,
   });
-  return startOceanNodeQueue({ redis: deps.redis, prefix: config.redisPrefix, db: deps.db, log: deps.log, handler: backend.run });
+  const queue = startOceanNodeQueue({ redis: deps.redis, prefix: config.redisPrefix, db: deps.db, log: deps.log, handler: backend.run });
+  let reconciling: Promise<void> | null = null;
+  const tick = () => {
+    reconciling ??= backend
+      .reconcileOpen()
+      .catch((err) => deps.log.warn({ err }, 'escrow reconcile failed; trying again'))
+      .finally(() => {
+        reconciling = null;
+      });
+  };
+  const timer = config.oceanNode.reconcileIntervalMs > 0 ? setInterval(tick, config.oceanNode.reconcileIntervalMs) : null;
+  timer?.unref();
+  return {
+    enqueue: queue.enqueue,
+    async close() {
+      if (timer) clearInterval(timer);
+      await reconciling;
+      await queue.close();
+    },
+  };
 }

@@ -24,6 +24,9 @@ commands:
   model-add  <dir> [--id ID] [--name NAME] [--price-per-job MICRO] [--price-per-1k-tokens MICRO] [--owner ACCOUNT_ID]
              validate a GPT-2 ONNX model folder (an Optimum export or npm run model:tiny), store its
              weights by sha256 under POSTHUMAN_DATA_DIR/weights and register it
+  model-backend <id> (--ocean-node URL | --marketplace)
+             run the model's jobs on an external Ocean compute node paid through Escrow (the
+             marketplace's own models only), or back on the marketplace's workers
   verify     <receipt-file | receipt-id | -> [--gateway URL] [--api-key KEY] [--rpc URL]
              [--marketplace FILE] [--jwks FILE] [--log-nft ADDRESS] [--anchorer ADDRESS]
              [--consumer ADDRESS] [--json]
@@ -62,6 +65,34 @@ options:
 
 exit status: 0 every check passed, 1 a check failed, 2 usage error or the receipt or keys could not be read
 `;
+
+/** Where a model's jobs run; an owner-uploaded model is refused an Ocean compute node. */
+async function modelBackend(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'ocean-node': { type: 'string' }, marketplace: { type: 'boolean' } } });
+  const id = positionals[0];
+  const node = values['ocean-node'];
+  if (!id || (node === undefined) === (values.marketplace !== true)) {
+    process.stderr.write('posthuman model-backend: give the model id and one of --ocean-node URL or --marketplace\n');
+    return 2;
+  }
+  const { openDatabase } = await import('./db/database.js');
+  const { setComputeBackend } = await import('./models/compute-backend.js');
+  const { AppError } = await import('./errors/app-error.js');
+  const config = loadConfig();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await database.migrate();
+    const model = await setComputeBackend(database.db, id, node === undefined ? { backend: 'marketplace' } : { backend: 'ocean-node', nodeUrl: node });
+    process.stdout.write(`${JSON.stringify({ id: model.id, compute_backend: model.computeBackend, compute_node_url: model.computeNodeUrl }, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    process.stderr.write(`posthuman model-backend: ${err.message}\n`);
+    return 1;
+  } finally {
+    await database.close();
+  }
+}
 
 async function modelAdd(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -284,6 +315,9 @@ async function main(argv: string[]) {
       return migrate();
     case 'model-add':
       return modelAdd(argv.slice(1));
+    case 'model-backend':
+      process.exitCode = await modelBackend(argv.slice(1));
+      return;
     case 'verify':
       process.exitCode = await verify(argv.slice(1));
       return;

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobRepository } from '../../../src/jobs/job-repository.js';
 import type { ModelRow } from '../../../src/models/model-repository.js';
 import { setComputeBackend } from '../../../src/models/compute-backend.js';
 import { type EmbeddedOcean, startEmbeddedOcean } from '../../../src/ocean/embedded-ocean.js';
-import { createEscrowPayee, createEscrowPayer, type EscrowPayer } from '../../../src/ocean/escrow.js';
+import { createEscrowPayee, createEscrowPayer, type EscrowPayee, type EscrowPayer } from '../../../src/ocean/escrow.js';
 import { escrowPayments } from '../../../src/ocean/escrow-schema.js';
 import { ManagedSigner } from '../../../src/ocean/nonce-manager.js';
 import { decodeReceipt } from '../../../src/receipts/index.js';
@@ -25,6 +26,7 @@ let model: ModelRow;
 let node: ComputeNodeStandin;
 let payer: EscrowPayer;
 let payeeAddress: string;
+let nodePayee: EscrowPayee;
 let token: string;
 let customer: Awaited<ReturnType<typeof createFundedAccount>>;
 const CREDITS = 1_000_000;
@@ -46,6 +48,7 @@ beforeAll(async () => {
   // The node's own wallet: a funded dev account of the local chain, its own nonces.
   const nodeSigner = new ManagedSigner(ocean.chain.accounts[3].privateKey, client.provider, { chainId: client.chainId });
   const payee = createEscrowPayee(nodeSigner, client.addresses.Escrow!);
+  nodePayee = payee;
   payeeAddress = payee.address;
   node = await startComputeNodeStandin({ chainId: client.chainId, escrowAddress: client.addresses.Escrow!, token, payee, models: new Map([[model.did!, model.storagePath]]) });
   model = await setComputeBackend(t.app.db, 'open-gpt2', { backend: 'ocean-node', nodeUrl: node.url });
@@ -148,6 +151,29 @@ describe('a model served by an Ocean compute node', () => {
     expect(verified.ok).toBe(false);
   });
 
+  it('evaluates on the node too, and a node that claims nothing leaves the whole lock to the gateway', async () => {
+    const before = await balance();
+    const nodeFunds = (await nodePayee.funds(token)).available;
+    node.faults.claimZero = true;
+    let job: { id: string; status: string; cost: number; loss: number };
+    try {
+      job = json(await t.app.inject({ method: 'POST', url: '/v1/evaluate', headers: { ...customer.headers, prefer: 'wait=30' }, payload: { model: 'open-gpt2', texts: ['scored on a node'] } }));
+    } finally {
+      node.faults.claimZero = false;
+    }
+    const engine = await createInferenceEngine({ modelDir: model.storagePath });
+    const local = await engine.evaluate({ texts: ['scored on a node'] });
+    await engine.close();
+    expect(job).toMatchObject({ status: 'succeeded', loss: local.loss });
+    expect(await balance()).toBe(before - BigInt(job.cost));
+    const row = await paymentOf(job.id);
+    expect(row).toMatchObject({ status: 'claimed', claimedAmount: '0' });
+    // The node got nothing; the lock went back whole to the gateway.
+    expect((await nodePayee.funds(token)).available).toBe(nodeFunds);
+    expect((await payer.funds(token)).locked).toBe(0n);
+    await expectRowsMatchChain();
+  });
+
   it('node down: retried, then failed with compute_node_unavailable, nothing charged, no lock', async () => {
     const before = await balance();
     node.faults.down = true;
@@ -167,8 +193,20 @@ describe('a model served by an Ocean compute node', () => {
     node.faults.loseStartResponse = true;
     let jobId: string;
     try {
-      const job = json(await infer('the answer is lost'));
-      jobId = job.id;
+      const submitted = await t.app.inject({
+        method: 'POST',
+        url: '/v1/infer',
+        headers: { ...customer.headers, prefer: 'respond-async' },
+        payload: { model: 'open-gpt2', input: 'the answer is lost', parameters: { max_new_tokens: 4 } },
+      });
+      jobId = json(submitted).id;
+      // While the gateway runs it, the workers' watchdog does not see it (it would re-queue it to them).
+      await eventually(async () => (await t.app.jobService.get(customer.account.id, jobId))?.status === 'running');
+      expect((await createJobRepository(t.app.db).listUnfinishedForWatchdog()).map((j) => j.id)).not.toContain(jobId);
+      const job = await eventually(async () => {
+        const row = await t.app.jobService.get(customer.account.id, jobId);
+        return row && row.status !== 'running' ? row : undefined;
+      });
       expect(job).toMatchObject({ status: 'failed', error: { code: 'compute_node_start_unknown' }, attempts: 1 });
     } finally {
       node.faults.loseStartResponse = false;

@@ -94,6 +94,27 @@ const ONNXRUNTIME_VERSION: string = createRequire(import.meta.url)('onnxruntime-
 const isPermanent = (err: unknown) =>
   err instanceof PermanentJobError || (err instanceof RuntimeError && err.name !== 'EngineUnavailableError');
 
+/** Holds work (streamed tokens) back until the job's order is checked, then runs it in order. */
+interface OrderGate {
+  run(work: () => void): void;
+  open(): void;
+}
+
+function createOrderGate(): OrderGate {
+  let held: Array<() => void> | null = [];
+  return {
+    run(work) {
+      if (held) held.push(work);
+      else work();
+    },
+    open() {
+      const pending = held ?? [];
+      held = null;
+      for (const work of pending) work();
+    },
+  };
+}
+
 export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler> {
   const repo = createJobRepository(deps.db);
 
@@ -191,28 +212,36 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       if (current?.cancelRequestedAt) throw new CancelledError();
       recordSpan(jobId, 'worker.prepare', performance.now() - prepStarted);
       if (!model) throw new Error(`model ${job.modelId} is gone from the registry`);
-      if (deps.orders) {
-        // Never run without a valid order: checked on chain the way an Ocean provider does.
-        const check = await timed(jobId, 'worker.order_check', () => deps.orders!.check({
-          jobId,
-          orderTxHash: job.orderTxHash,
-          orderChainId: job.orderChainId,
-          orderBlockHash: job.orderBlockHash,
-          weightsSha256: job.weightsSha256,
-          model,
-        }));
-        if (!check.ok) {
-          if (check.permanent) throw new PermanentJobError(check.code, check.message);
-          throw new RetryableJobError(check.code, check.message);
-        }
-      }
+      // Never answer without a valid order, checked on chain the way an Ocean provider does. The check
+      // runs beside the compute (its RPC round trip hidden behind the transformer's work): tokens are
+      // held back until it passes, and a refused order stops the compute and discards what it made.
+      const gate = createOrderGate();
+      const refused = new AbortController();
+      const checking = checkOrder(job, model, jobId).then(
+        () => gate.open(),
+        (err: unknown) => {
+          refused.abort();
+          throw err;
+        },
+      );
+      checking.catch(() => {}); // awaited below; a refusal must not go unhandled meanwhile
       if (kind === 'finetune') {
+        await checking;
         await runFinetuneJob(job, model, abort.signal, settleOnce, log);
         return;
       }
-      // The job pinned the weights at submission; serving other weights under the same id is refused.
-      const engine = await deps.engines.get({ storagePath: model.storagePath, weightsSha256: job.weightsSha256 });
-      const outcome = await timed(jobId, 'worker.compute', () => (kind === 'infer' ? runInfer(job, engine, abort.signal) : runEvaluate(job, engine, abort.signal)));
+      const signal = AbortSignal.any([abort.signal, refused.signal]);
+      let outcome: Outcome;
+      let engine: Awaited<ReturnType<EngineRegistry['get']>>;
+      try {
+        // The job pinned the weights at submission; serving other weights under the same id is refused.
+        engine = await deps.engines.get({ storagePath: model.storagePath, weightsSha256: job.weightsSha256 });
+        outcome = await timed(jobId, 'worker.compute', () => (kind === 'infer' ? runInfer(job, engine, signal, gate) : runEvaluate(job, engine, signal)));
+      } catch (err) {
+        await checking; // a refused order is the job's error, whatever the compute threw
+        throw err;
+      }
+      await checking;
       const cost = jobCost(job, outcome.billedTokens);
       const capped = cost > job.maxCost ? job.maxCost : cost;
       const succeeded = outcome.status === 'succeeded';
@@ -318,7 +347,19 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
     log.info({ status: outcome.status, steps: outcome.stepsRun, newModel: outcome.newModel?.id }, 'fine-tune finished');
   }
 
-  async function runInfer(job: JobRow, engine: Awaited<ReturnType<EngineRegistry['get']>>, signal: AbortSignal): Promise<Outcome> {
+  /** Resolves once the job's order is valid (at once with CHAIN=off); throws the job's error otherwise. */
+  async function checkOrder(job: JobRow, model: ModelRow, jobId: string): Promise<void> {
+    if (!deps.orders) return;
+    const orders = deps.orders;
+    const check = await timed(jobId, 'worker.order_check', () =>
+      orders.check({ jobId, orderTxHash: job.orderTxHash, orderChainId: job.orderChainId, orderBlockHash: job.orderBlockHash, weightsSha256: job.weightsSha256, model }),
+    );
+    if (check.ok) return;
+    if (check.permanent) throw new PermanentJobError(check.code, check.message);
+    throw new RetryableJobError(check.code, check.message);
+  }
+
+  async function runInfer(job: JobRow, engine: Awaited<ReturnType<EngineRegistry['get']>>, signal: AbortSignal, gate: OrderGate): Promise<Outcome> {
     const req = job.request as unknown as InferRequest;
     let index = 0;
     // Tokens go out only to a stream: one submitted as such, or a follower of /v1/jobs/{id}/events
@@ -350,7 +391,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
         onToken: (text) => {
           const at = index++;
           askAgain();
-          if (streamed) void deps.events.publish(job.id, { type: 'token', text, index: at, attempt: job.attempts }).catch(() => {});
+          if (streamed) gate.run(() => void deps.events.publish(job.id, { type: 'token', text, index: at, attempt: job.attempts }).catch(() => {}));
         },
       },
     );

@@ -295,6 +295,12 @@ describe('every job is ordered and validated', () => {
     await ocean.chain.request('evm_increaseTime', [model.serviceTimeout! + 60]);
     await ocean.chain.request('evm_mine', []);
 
+    // Followers of each job's events: the worker computes while it checks the order, but holds every
+    // token back until the order passes, so a refused order's job streams nothing.
+    const streamedTokens: string[] = [];
+    const followers = await Promise.all(
+      submitted.map((j) => t.app.jobEvents.subscribe(j.id, (e) => e.type === 'token' && streamedTokens.push(j.id), { tokens: true })),
+    );
     worker = await startWorker(t, workerEnv());
     const finals = await Promise.all(
       submitted.map((j) => eventually(async () => {
@@ -306,6 +312,8 @@ describe('every job is ordered and validated', () => {
     expect(finals.map((j) => j.error.code)).toEqual(Array(5).fill('invalid_order'));
     expect(finals.map((j) => j.error.message.split(':')[0])).toEqual(['not_found', 'not_found', 'wrong_datatoken', 'wrong_consumer', 'expired']);
     expect(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers }))).toMatchObject({ balance: 1_000_000, held: 0 });
+    for (const unsubscribe of followers) await unsubscribe();
+    expect(streamedTokens).toEqual([]);
     // A missing receipt is asked for again for ORDER_RECEIPT_WAIT_MS before it counts: minutes on a loaded machine.
   }, 200_000);
 

@@ -27,10 +27,12 @@ import {
   type NodeEnvironment,
   type NodeJob,
   type NodePaymentTerms,
+  type StartRequest,
 } from './compute-node-client.js';
 import { type EscrowPayer, escrowJobIdOfNodeJob } from './escrow.js';
 import { reconcileEscrow } from './escrow-reconciler.js';
 import { OCEAN_NODE_RELAY } from './ocean-node-receipt.js';
+import { OCEAN_NODE_CONCURRENCY } from './ocean-node-queue.js';
 import { addToReceiptOutbox, type OutboxEntry } from '../receipts/receipt-outbox.js';
 import type { WorkerReceipts } from '../receipts/worker-receipts.js';
 import { escrowPayments } from './escrow-schema.js';
@@ -95,6 +97,8 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
   const clients = new Map<string, ComputeNodeClient>();
   // authorize() replaces a payee's limits: one update at a time per payee, so none undoes another.
   const authorizing = new Map<string, Promise<unknown>>();
+  /** Amounts of this gateway's jobs deposited for but not locked yet. */
+  let unlocked = 0n;
 
   const clientFor = (url: string) => {
     let client = clients.get(url);
@@ -136,11 +140,13 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
       const needed = (auth?.currentLockedAmount ?? 0n) + amount;
       const enough = auth && auth.maxLockedAmount >= needed && auth.maxLockSeconds >= BigInt(lockSeconds) && auth.currentLocks < auth.maxLockCounts;
       if (enough) return;
-      // Room for a few jobs at once beyond this one; the per-job cap bounds each of them.
+      // Room for as many jobs at once as the queue runs; the per-job cap bounds each of them, so the
+      // node can never lock more than that many times the cap beyond what it holds now.
+      const room = BigInt(OCEAN_NODE_CONCURRENCY);
       await deps.payer.authorize(token, payee, {
-        maxLockedAmount: needed + 3n * deps.maxPaymentPerJob,
+        maxLockedAmount: needed + room * deps.maxPaymentPerJob,
         maxLockSeconds: BigInt(Math.max(lockSeconds, Number(auth?.maxLockSeconds ?? 0n))),
-        maxLockCounts: (auth?.currentLocks ?? 0n) + 4n,
+        maxLockCounts: (auth?.currentLocks ?? 0n) + room + 1n,
       });
     });
     authorizing.set(payee, run.catch(() => undefined));
@@ -158,13 +164,25 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
       },
       environment: env.id,
       payment: { chainId: deps.chainId, token, resources: [{ id: 'cpu', amount: 1 }] },
+      resources: [{ id: 'cpu', amount: 1 }],
       maxJobDuration,
     };
     const init = await client.initialize(request);
     const amount = checkTerms(init.payment, env);
     const payee = getAddress(init.payment.payee);
-    await deps.payer.ensureAvailable(token, amount);
-    await ensureAuthorized(payee, amount, init.payment.minLockSeconds);
+    // Jobs between their deposit and their lock all need their amount available at once.
+    unlocked += amount;
+    try {
+      await deps.payer.ensureAvailable(token, unlocked);
+      await ensureAuthorized(payee, amount, init.payment.minLockSeconds);
+      return await recordAndStart(job, client, request, { payee, amount, lockSeconds: init.payment.minLockSeconds });
+    } finally {
+      unlocked -= amount;
+    }
+  }
+
+  async function recordAndStart(job: JobRow, client: ComputeNodeClient, request: StartRequest, terms: { payee: string; amount: bigint; lockSeconds: number }) {
+    const { payee, amount } = terms;
     // Recorded before the start is sent: whatever happens to its answer, the payment is known.
     await deps.db
       .insert(escrowPayments)
@@ -177,14 +195,18 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
         payee,
         amount: amount.toString(),
         status: 'pending',
-        expiresAt: new Date(Date.now() + init.payment.minLockSeconds * 1000),
+        expiresAt: new Date(Date.now() + terms.lockSeconds * 1000),
       })
       .onConflictDoNothing({ target: escrowPayments.jobId });
     let started: NodeJob;
     try {
-      started = await client.start({ ...request, resources: request.payment.resources });
+      started = await client.start(request);
     } catch (err) {
       if (err instanceof ComputeNodeError && !err.retryable) {
+        // ocean-node refuses before it locks (signature, validation, a lock the escrow refused), so the
+        // row is failed, and cannot take a later lost start's lock from the reconciler. Should the node
+        // have locked anyway, that lock is an orphan the reconciler cancels after expiry.
+        await updatePayment(job.id, { status: 'failed' });
         throw new NodeJobError('compute_node_refused', `the node refused to start the job: ${err.message}`, false);
       }
       throw new NodeJobError('compute_node_start_unknown', `the start's answer was lost (${(err as Error).message}); a lock may exist`, false);

@@ -13,6 +13,8 @@ export const OCEAN_NODE_QUEUE = 'ocean-node';
 /** Attempts before a job fails for good; only a node that is down or answers 5xx is retried. */
 export const OCEAN_NODE_ATTEMPTS = 3;
 const BACKOFF_MS = 1000;
+/** Jobs one gateway drives at once (each mostly waits on the node). */
+export const OCEAN_NODE_CONCURRENCY = 8;
 
 export type OceanNodeHandler = (jobId: string, ctx: { finalAttempt: boolean }) => Promise<void>;
 
@@ -53,7 +55,7 @@ export function startOceanNodeQueue(deps: {
         const { jobId } = parseJobPayload(entry.data);
         await handler(jobId, { finalAttempt: entry.attemptsMade + 1 >= OCEAN_NODE_ATTEMPTS });
       },
-      { connection, prefix: `${deps.prefix}:bull`, concurrency: deps.concurrency ?? 8, runRetryDelay: 1000 },
+      { connection, prefix: `${deps.prefix}:bull`, concurrency: deps.concurrency ?? OCEAN_NODE_CONCURRENCY, runRetryDelay: 1000 },
     );
     worker.on('error', (err) => log.error({ err }, 'ocean-node queue consumer error'));
     enqueue = async (jobId) => {

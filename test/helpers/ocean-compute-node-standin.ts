@@ -38,6 +38,8 @@ export interface StandinFaults {
   failClaim: boolean;
   /** The node claims nothing (amount 0) for the finished job. */
   claimZero: boolean;
+  /** Start answers 400 with this message before locking anything (as ocean-node does for a bad request). */
+  refuseStart: string | null;
 }
 
 interface StandinJob extends NodeJob {
@@ -59,7 +61,7 @@ export async function startComputeNodeStandin(options: StandinOptions) {
   const maxJobDuration = options.maxJobDuration ?? 600;
   const minJobDuration = options.minJobDuration ?? 60;
   const claimTimeout = options.claimDurationTimeout ?? 60;
-  const faults: StandinFaults = { down: false, loseStartResponse: false, failClaim: false, claimZero: false };
+  const faults: StandinFaults = { down: false, loseStartResponse: false, failClaim: false, claimZero: false, refuseStart: null };
   const jobs = new Map<string, StandinJob>();
   const nonces = new Map<string, bigint>();
   const engines = new Map<string, Promise<InferenceEngine>>();
@@ -174,6 +176,7 @@ export async function startComputeNodeStandin(options: StandinOptions) {
     const denied = checkSignature(consumer, body.nonce, body.signature, NODE_COMMANDS.start);
     if (denied) return send(res, 401, denied);
     if (body.environment !== ENV_ID) return send(res, 500, 'Invalid C2D Environment');
+    if (faults.refuseStart) return send(res, 400, faults.refuseStart);
     const payment = body.payment as { chainId?: number; token?: string };
     if (payment.chainId !== options.chainId || getAddress(String(payment.token)) !== getAddress(options.token)) {
       return send(res, 500, `This compute env does not accept payments on chain: ${payment.chainId} using token ${payment.token}`);

@@ -151,6 +151,17 @@ describe('a model served by an Ocean compute node', () => {
     expect(verified.ok).toBe(false);
   });
 
+  it('runs several jobs at once: each locked and claimed once, each customer charge once', async () => {
+    const before = await balance();
+    const jobs = (await Promise.all(['one', 'two', 'three', 'four'].map((w) => infer(`at once ${w}`)))).map(json);
+    expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(await balance()).toBe(before - jobs.reduce((sum, j) => sum + BigInt(j.cost), 0n));
+    const rows = await Promise.all(jobs.map((j) => paymentOf(j.id)));
+    expect(rows.map((r) => r.status)).toEqual(['claimed', 'claimed', 'claimed', 'claimed']);
+    expect(new Set(rows.map((r) => r.escrowJobId)).size).toBe(4);
+    await expectRowsMatchChain();
+  });
+
   it('evaluates on the node too, and a node that claims nothing leaves the whole lock to the gateway', async () => {
     const before = await balance();
     const nodeFunds = (await nodePayee.funds(token)).available;
@@ -186,6 +197,21 @@ describe('a model served by an Ocean compute node', () => {
       node.faults.down = false;
     }
     await expectRowsMatchChain();
+  });
+
+  it("node refuses the start: failed at once with the node's reason kept in the log, nothing charged, the row failed", async () => {
+    const before = await balance();
+    const locks = (await payer.locks(token, payeeAddress)).length;
+    node.faults.refuseStart = 'Invalid algorithm';
+    try {
+      const job = json(await infer('refused'));
+      expect(job).toMatchObject({ status: 'failed', error: { code: 'compute_node_refused' }, attempts: 1 });
+      expect(await paymentOf(job.id)).toMatchObject({ status: 'failed', nodeJobId: null, lockTx: null });
+    } finally {
+      node.faults.refuseStart = null;
+    }
+    expect(await balance()).toBe(before);
+    expect((await payer.locks(token, payeeAddress)).length).toBe(locks);
   });
 
   it('start answer lost: the job fails uncharged, the lock it made is found and refunded after expiry', async () => {

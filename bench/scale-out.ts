@@ -4,7 +4,7 @@
 // topology and the ratio to 1 + 1 measured in the same run; never fails on a time, fails if a job does.
 //   npx tsx bench/scale-out.ts [requests per topology = 240] [concurrency = 16]
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SoakCluster } from '../scripts/soak/soak-cluster.js';
@@ -20,8 +20,31 @@ const TOPOLOGIES = [
   { gateways: 1, workers: 2 },
 ];
 
+/** The machine's CPU jiffies, busy and total, from /proc/stat (all cores). */
+function machineCpu(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = fields[3] + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(after[11]) + Number(after[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
 interface Row {
   topology: string;
+  /** The machine's cores busy during the load (all processes: Postgres, Redis and chain included). */
+  coresBusy: number;
+  /** Gateway and worker processes' CPU per request (ms). */
+  cpuMsPerRequest: number;
   rps: number;
   p50: number;
   p99: number;
@@ -63,6 +86,10 @@ async function measure(gateways: number, workers: number): Promise<Row> {
     await Promise.all(Array.from({ length: 8 * urls.length }, (_, i) => infer(i)));
     const samples: Array<{ gateway: number; ms: number; computeMs: number }> = [];
     let next = 0;
+    const roles = [...cluster.gatewayRoles, ...cluster.workerRoles];
+    const cpuOf = () => roles.reduce((sum, role) => sum + processCpuSeconds(cluster.pid(role)), 0);
+    const cpuBefore = cpuOf();
+    const machineBefore = machineCpu();
     const started = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -70,8 +97,12 @@ async function measure(gateways: number, workers: number): Promise<Row> {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const machineAfter = machineCpu();
+    const cpuMsPerRequest = ((cpuOf() - cpuBefore) * 1000) / REQUESTS;
     const ms = samples.map((s) => s.ms);
     return {
+      coresBusy: ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * cpus().length,
+      cpuMsPerRequest,
       topology: `${gateways} gateway${gateways > 1 ? 's' : ''} + ${workers} worker${workers > 1 ? 's' : ''}`,
       rps: REQUESTS / seconds,
       p50: percentile(ms, 50),
@@ -90,8 +121,8 @@ const rows: Row[] = [];
 for (const t of TOPOLOGIES) rows.push(await measure(t.gateways, t.workers));
 const base = rows[0].rps;
 console.log(`\nPOST /v1/infer (default model, ${NEW_TOKENS} new tokens), ${REQUESTS} requests at concurrency ${CONCURRENCY}, chain + receipts on, ${cpus().length} cores`);
-console.log('| topology | req/s | × 1+1 | p50 ms | p99 ms | compute p50 ms | requests per gateway |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| topology | req/s | × 1+1 | p50 ms | p99 ms | compute p50 ms | requests per gateway | cores busy | gateway+worker CPU ms/request |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
-  console.log(`| ${r.topology} | ${r.rps.toFixed(1)} | ${(r.rps / base).toFixed(2)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.computeP50.toFixed(0)} | ${r.perGateway.join(' / ')} |`);
+  console.log(`| ${r.topology} | ${r.rps.toFixed(1)} | ${(r.rps / base).toFixed(2)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.computeP50.toFixed(0)} | ${r.perGateway.join(' / ')} | ${r.coresBusy.toFixed(2)} of ${cpus().length} | ${r.cpuMsPerRequest.toFixed(0)} |`);
 }

@@ -5,9 +5,7 @@
 // of an expired lock) is read back by the escrow reconciler. A start is never sent twice for a job:
 // a lost answer may mean a lock, so the job fails uncharged and the row waits for the reconciler.
 import { setTimeout as delay } from 'node:timers/promises';
-import { and, eq, inArray } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
-import { getAddress } from 'ethers';
 import type { Ledger } from '../credits/credit-ledger.js';
 import type { Db } from '../db/database.js';
 import { publicJobError } from '../jobs/job-errors.js';
@@ -24,18 +22,15 @@ import {
   type ComputeNodeClient,
   isNodeJobDone,
   isNodeJobFailed,
-  type NodeEnvironment,
   type NodeJob,
-  type NodePaymentTerms,
   type StartRequest,
 } from './compute-node-client.js';
-import { type EscrowPayer, escrowJobIdOfNodeJob } from './escrow.js';
-import { reconcileEscrow } from './escrow-reconciler.js';
+import type { EscrowPayer } from './escrow.js';
+import { createOceanNodePayments, TermsRefusedError } from './ocean-node-payments.js';
 import { OCEAN_NODE_RELAY } from './ocean-node-receipt.js';
 import { OCEAN_NODE_CONCURRENCY } from './ocean-node-queue.js';
 import { addToReceiptOutbox, type OutboxEntry } from '../receipts/receipt-outbox.js';
 import type { WorkerReceipts } from '../receipts/worker-receipts.js';
-import { escrowPayments } from './escrow-schema.js';
 
 export interface OceanNodeBackendDeps {
   db: Db;
@@ -88,18 +83,23 @@ interface NodeOutput {
   compute_ms?: number;
 }
 
+/** Terms the gateway will not pay are a refusal: permanent, nothing sent. */
+function asRefusal<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof TermsRefusedError) throw new NodeJobError('compute_node_refused', err.message, false);
+    throw err;
+  }
+}
+
 export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
   const jobs = createJobRepository(deps.db);
   const models = createModelRepository(deps.db);
-  const token = getAddress(deps.token);
+  const payments = createOceanNodePayments({ ...deps, concurrency: OCEAN_NODE_CONCURRENCY });
   const maxJobDuration = deps.maxJobDurationSeconds ?? 600;
   const pollMs = deps.pollMs ?? 500;
   const clients = new Map<string, ComputeNodeClient>();
-  // authorize() replaces a payee's limits: one update at a time per payee, so none undoes another.
-  const authorizing = new Map<string, Promise<unknown>>();
-  /** Amounts of this gateway's jobs deposited for but not locked yet. */
-  let unlocked = 0n;
-
   const clientFor = (url: string) => {
     let client = clients.get(url);
     if (!client) {
@@ -109,53 +109,10 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
     return client;
   };
 
-  const paymentOf = async (jobId: string) => (await deps.db.select().from(escrowPayments).where(eq(escrowPayments.jobId, jobId)))[0];
-  const updatePayment = (jobId: string, patch: Partial<typeof escrowPayments.$inferInsert>) =>
-    deps.db.update(escrowPayments).set({ ...patch, updatedAt: new Date() }).where(eq(escrowPayments.jobId, jobId));
-
-  function pickEnvironment(envs: NodeEnvironment[]): NodeEnvironment {
-    const env = envs.find((e) => (e.fees[String(deps.chainId)] ?? []).some((f) => getAddress(f.feeToken) === token));
-    if (!env) throw new NodeJobError('compute_node_refused', `the node has no environment paid in ${token} on chain ${deps.chainId}`, false);
-    return env;
-  }
-
-  /** The node's terms must name this chain's Escrow, our token, the environment's payee and a bounded amount. */
-  function checkTerms(terms: NodePaymentTerms, env: NodeEnvironment): bigint {
-    const amount = BigInt(terms.amount);
-    const problems = [
-      getAddress(terms.escrowAddress) !== deps.payer.escrowAddress && `escrow ${terms.escrowAddress} is not ${deps.payer.escrowAddress}`,
-      terms.chainId !== deps.chainId && `chain ${terms.chainId}`,
-      getAddress(terms.token) !== token && `token ${terms.token}`,
-      getAddress(terms.payee) !== getAddress(env.consumerAddress) && `payee ${terms.payee} is not the environment's`,
-      amount > deps.maxPaymentPerJob && `amount ${amount} is above the ${deps.maxPaymentPerJob} allowed per job`,
-    ].filter(Boolean);
-    if (problems.length) throw new NodeJobError('compute_node_refused', `the node's payment terms are refused: ${problems.join('; ')}`, false);
-    return amount;
-  }
-
-  /** Lets the payee lock this amount for this long, on top of what it holds now. */
-  function ensureAuthorized(payee: string, amount: bigint, lockSeconds: number) {
-    const run = (authorizing.get(payee) ?? Promise.resolve()).then(async () => {
-      const auth = await deps.payer.authorization(token, payee);
-      const needed = (auth?.currentLockedAmount ?? 0n) + amount;
-      const enough = auth && auth.maxLockedAmount >= needed && auth.maxLockSeconds >= BigInt(lockSeconds) && auth.currentLocks < auth.maxLockCounts;
-      if (enough) return;
-      // Room for as many jobs at once as the queue runs; the per-job cap bounds each of them, so the
-      // node can never lock more than that many times the cap beyond what it holds now.
-      const room = BigInt(OCEAN_NODE_CONCURRENCY);
-      await deps.payer.authorize(token, payee, {
-        maxLockedAmount: needed + room * deps.maxPaymentPerJob,
-        maxLockSeconds: BigInt(Math.max(lockSeconds, Number(auth?.maxLockSeconds ?? 0n))),
-        maxLockCounts: (auth?.currentLocks ?? 0n) + room + 1n,
-      });
-    });
-    authorizing.set(payee, run.catch(() => undefined));
-    return run;
-  }
-
   async function startOnNode(job: JobRow, model: ModelRow, client: ComputeNodeClient): Promise<string> {
-    const env = pickEnvironment(await client.environments(deps.chainId));
-    const request = {
+    const envs = await client.environments(deps.chainId);
+    const env = asRefusal(() => payments.pickEnvironment(envs));
+    const request: StartRequest = {
       datasets: [{ documentId: model.did ?? undefined, serviceId: model.serviceId ?? undefined, transferTxId: job.orderTxHash ?? undefined }],
       // The posthuman runtime as a C2D algorithm: it reads the job from algocustomdata.
       algorithm: {
@@ -163,64 +120,30 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
         algocustomdata: { kind: job.kind, request: job.request },
       },
       environment: env.id,
-      payment: { chainId: deps.chainId, token, resources: [{ id: 'cpu', amount: 1 }] },
+      payment: { chainId: deps.chainId, token: payments.token, resources: [{ id: 'cpu', amount: 1 }] },
       resources: [{ id: 'cpu', amount: 1 }],
       maxJobDuration,
     };
     const init = await client.initialize(request);
-    const amount = checkTerms(init.payment, env);
-    const payee = getAddress(init.payment.payee);
-    // Jobs between their deposit and their lock all need their amount available at once.
-    unlocked += amount;
-    try {
-      await deps.payer.ensureAvailable(token, unlocked);
-      await ensureAuthorized(payee, amount, init.payment.minLockSeconds);
-      return await recordAndStart(job, client, request, { payee, amount, lockSeconds: init.payment.minLockSeconds });
-    } finally {
-      unlocked -= amount;
-    }
-  }
-
-  async function recordAndStart(job: JobRow, client: ComputeNodeClient, request: StartRequest, terms: { payee: string; amount: bigint; lockSeconds: number }) {
-    const { payee, amount } = terms;
-    // Recorded before the start is sent: whatever happens to its answer, the payment is known.
-    await deps.db
-      .insert(escrowPayments)
-      .values({
-        jobId: job.id,
-        chainId: deps.chainId,
-        escrowAddress: deps.payer.escrowAddress,
-        token,
-        payer: deps.payer.address,
-        payee,
-        amount: amount.toString(),
-        status: 'pending',
-        expiresAt: new Date(Date.now() + terms.lockSeconds * 1000),
-      })
-      .onConflictDoNothing({ target: escrowPayments.jobId });
-    let started: NodeJob;
-    try {
-      started = await client.start(request);
-    } catch (err) {
-      if (err instanceof ComputeNodeError && !err.retryable) {
-        // ocean-node refuses before it locks (signature, validation, a lock the escrow refused), so the
-        // row is failed, and cannot take a later lost start's lock from the reconciler. Should the node
-        // have locked anyway, that lock is an orphan the reconciler cancels after expiry.
-        await updatePayment(job.id, { status: 'failed' });
-        throw new NodeJobError('compute_node_refused', `the node refused to start the job: ${err.message}`, false);
+    const terms = asRefusal(() => payments.checkTerms(init.payment, env));
+    return payments.payFor(job.id, terms, async () => {
+      let started: NodeJob;
+      try {
+        started = await client.start(request);
+      } catch (err) {
+        if (err instanceof ComputeNodeError && !err.retryable) {
+          // ocean-node refuses before it locks (signature, validation, a lock the escrow refused), so
+          // the row is failed and cannot take a later lost start's lock from the reconciler's
+          // matching. Should the node have locked anyway, that lock is an orphan refunded after expiry.
+          await payments.refused(job.id);
+          throw new NodeJobError('compute_node_refused', `the node refused to start the job: ${err.message}`, false);
+        }
+        throw new NodeJobError('compute_node_start_unknown', `the start's answer was lost (${(err as Error).message}); a lock may exist`, false);
       }
-      throw new NodeJobError('compute_node_start_unknown', `the start's answer was lost (${(err as Error).message}); a lock may exist`, false);
-    }
-    await updatePayment(job.id, { nodeJobId: started.jobId, escrowJobId: escrowJobIdOfNodeJob(started.jobId).toString() });
-    await syncWithChain(job.id, payee);
-    return started.jobId;
-  }
-
-  /** Reads the node's lock, claim or cancel back from the chain into the rows of this payee. */
-  async function syncWithChain(jobId: string, payee: string) {
-    await reconcileEscrow({ db: deps.db, payer: deps.payer, token, payees: [payee] }).catch((err) =>
-      deps.log.warn({ err, jobId }, 'reading the escrow back from the chain failed; the reconciler retries'),
-    );
+      await payments.started(job.id, started.jobId);
+      await payments.sync(job.id, terms.payee);
+      return started.jobId;
+    });
   }
 
   async function poll(client: ComputeNodeClient, jobId: string, nodeJobId: string, signal: AbortSignal): Promise<NodeJob> {
@@ -283,8 +206,8 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
       : { loss: out.loss, perplexity: out.perplexity, tokens: out.tokens, results: out.results ?? [] };
     // The node has claimed by now (ocean-node settles before it reports the job finished): read the
     // lock and claim back first, so the receipt issued from the outbox names them.
-    const payment = await paymentOf(job.id);
-    if (payment) await syncWithChain(job.id, payment.payee);
+    const payment = await payments.find(job.id);
+    if (payment) await payments.sync(job.id, payment.payee);
     const receipt = deps.receipts ? await deps.receipts.attest(job, result, OCEAN_NODE_RELAY.runtime) : undefined;
     await settle(job, model, {
       status: 'succeeded',
@@ -316,7 +239,7 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
     try {
       void deps.events.publish(jobId, { type: 'status', status: 'running' }).catch(() => {});
       if (job.cancelRequestedAt) abort.abort();
-      const payment = await paymentOf(jobId);
+      const payment = await payments.find(jobId);
       if (payment && !payment.nodeJobId) {
         // An earlier attempt sent a start whose answer never came: never start twice.
         throw new NodeJobError('compute_node_start_unknown', 'an earlier start of this job got no answer; not started again', false);
@@ -341,28 +264,15 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
     } finally {
       await unsubscribe().catch(() => {});
       if (final) {
-        const payment = await paymentOf(jobId).catch(() => undefined);
-        if (payment) await syncWithChain(jobId, payment.payee);
+        const payment = await payments.find(jobId).catch(() => undefined);
+        if (payment) await payments.sync(jobId, payment.payee);
         const status = (await jobs.find(jobId))?.status;
         if (status && status !== 'running') await deps.events.publish(jobId, { type: 'done', status }).catch(() => {});
       }
     }
   }
 
-  /**
-   * Brings every open payment (pending, locked) to the chain's truth and cancels expired unclaimed
-   * locks, refunding them: what settles a lost start answer or a node that never claimed.
-   */
-  async function reconcileOpen(): Promise<void> {
-    const open = await deps.db
-      .selectDistinct({ payee: escrowPayments.payee })
-      .from(escrowPayments)
-      .where(and(eq(escrowPayments.chainId, deps.chainId), inArray(escrowPayments.status, ['pending', 'locked'])));
-    if (open.length === 0) return;
-    await reconcileEscrow({ db: deps.db, payer: deps.payer, token, payees: open.map((r) => r.payee) });
-  }
-
-  return { run, reconcileOpen };
+  return { run, reconcileOpen: payments.reconcileOpen };
 }
 
 export type OceanNodeBackend = ReturnType<typeof createOceanNodeBackend>;

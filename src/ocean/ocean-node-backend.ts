@@ -44,6 +44,8 @@ export interface OceanNodeBackendDeps {
   chainId: number;
   /** The token nodes are paid in (OCEAN on the local chain). */
   token: string;
+  /** First block with escrow events to read (the contracts' start block). */
+  fromBlock?: number;
   /** Recorded as the job's worker: the gateway instance that drives it. */
   runnerId: string;
   feeBps?: bigint | number;

@@ -43,6 +43,7 @@ export async function startOceanNodeJobs(deps: {
     sign: (message) => wallet.signMessage(message),
     chainId: ocean.chainId,
     token: ocean.client.addresses.Ocean,
+    fromBlock: ocean.client.addresses.startBlock,
     runnerId: `gateway:${config.worker.id}`,
     feeBps: config.marketplaceFeeBps,
     maxPaymentPerJob: config.oceanNode.maxPaymentWei,

@@ -20,6 +20,8 @@ export interface OceanNodePaymentsDeps {
   maxPaymentPerJob: bigint;
   /** Jobs one gateway runs at once: the node's authorization leaves room for that many locks. */
   concurrency: number;
+  /** First block with escrow events to read (the contracts' start block); default 0. */
+  fromBlock?: number;
 }
 
 /** The node's terms are not ones the gateway pays. */
@@ -122,7 +124,7 @@ export function createOceanNodePayments(deps: OceanNodePaymentsDeps) {
 
     /** Reads the node's lock, claim or cancel back from the chain into the rows of this payee. */
     async sync(jobId: string, payee: string) {
-      await reconcileEscrow({ db, payer, token, payees: [payee] }).catch((err) =>
+      await reconcileEscrow({ db, payer, token, payees: [payee], fromBlock: deps.fromBlock }).catch((err) =>
         deps.log.warn({ err, jobId }, 'reading the escrow back from the chain failed; the reconciler retries'),
       );
     },
@@ -137,7 +139,7 @@ export function createOceanNodePayments(deps: OceanNodePaymentsDeps) {
         .from(escrowPayments)
         .where(and(eq(escrowPayments.chainId, deps.chainId), inArray(escrowPayments.status, ['pending', 'locked'])));
       if (open.length === 0) return;
-      await reconcileEscrow({ db, payer, token, payees: open.map((r) => r.payee) });
+      await reconcileEscrow({ db, payer, token, payees: open.map((r) => r.payee), fromBlock: deps.fromBlock });
     },
   };
 }

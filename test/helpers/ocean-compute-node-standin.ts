@@ -40,6 +40,8 @@ export interface StandinFaults {
   claimZero: boolean;
   /** Start answers 400 with this message before locking anything (as ocean-node does for a bad request). */
   refuseStart: string | null;
+  /** The algorithm runs this long (a stop ends the wait, and the job, early). */
+  slowJobMs: number;
 }
 
 interface StandinJob extends NodeJob {
@@ -51,6 +53,10 @@ interface StandinJob extends NodeJob {
   lockedAmount: bigint;
   claimedAmount: bigint | null;
   files: Buffer[];
+  /** Set by a stop (PUT /api/services/compute): the job ends without running further. */
+  stopRequested: boolean;
+  stop: () => void;
+  stopped: Promise<void>;
 }
 
 const CLUSTER_HASH = createHash('sha256').update('posthuman-standin-cluster').digest('hex');
@@ -61,7 +67,7 @@ export async function startComputeNodeStandin(options: StandinOptions) {
   const maxJobDuration = options.maxJobDuration ?? 600;
   const minJobDuration = options.minJobDuration ?? 60;
   const claimTimeout = options.claimDurationTimeout ?? 60;
-  const faults: StandinFaults = { down: false, loseStartResponse: false, failClaim: false, claimZero: false, refuseStart: null };
+  const faults: StandinFaults = { down: false, loseStartResponse: false, failClaim: false, claimZero: false, refuseStart: null, slowJobMs: 0 };
   const jobs = new Map<string, StandinJob>();
   const nonces = new Map<string, bigint>();
   const engines = new Map<string, Promise<InferenceEngine>>();
@@ -141,6 +147,8 @@ export async function startComputeNodeStandin(options: StandinOptions) {
     setStatus(job, NODE_STATUS.RunningAlgorithm, 'Running algorithm ');
     try {
       if (!modelDir) throw new Error('dataset is not on this node');
+      if (faults.slowJobMs > 0) await Promise.race([job.stopped, new Promise((r) => setTimeout(r, faults.slowJobMs))]);
+      if (job.stopRequested) throw new Error('stopped by the consumer');
       const output = await runAlgorithm(modelDir, custom);
       job.files = [Buffer.from(JSON.stringify(output)), Buffer.from('algorithm ran\n')];
       job.results = [
@@ -209,7 +217,16 @@ export async function startComputeNodeStandin(options: StandinOptions) {
       lockedAmount: amount,
       claimedAmount: null,
       files: [],
+      stopRequested: false,
+      stop: () => {},
+      stopped: Promise.resolve(),
     };
+    job.stopped = new Promise<void>((resolve) => {
+      job.stop = () => {
+        job.stopRequested = true;
+        resolve();
+      };
+    });
     jobs.set(job.jobId, job);
     if (faults.loseStartResponse) {
       held.push(res); // locked on chain; the answer never comes
@@ -284,6 +301,7 @@ export async function startComputeNodeStandin(options: StandinOptions) {
       const denied = checkSignature(q.get('consumerAddress'), q.get('nonce') ?? undefined, q.get('signature') ?? undefined, NODE_COMMANDS.stop);
       if (denied) return send(res, 401, denied);
       const job = jobs.get(q.get('jobId') ?? '');
+      job?.stop();
       return send(res, 200, job ? [view(job)] : []);
     }
     send(res, 404, 'Not found');

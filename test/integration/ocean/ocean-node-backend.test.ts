@@ -185,6 +185,33 @@ describe('a model served by an Ocean compute node', () => {
     await expectRowsMatchChain();
   });
 
+  it('a cancel while the node runs the job stops it there; the customer pays nothing', async () => {
+    const before = await balance();
+    node.faults.slowJobMs = 10_000;
+    let id: string;
+    try {
+      const submitted = await t.app.inject({
+        method: 'POST',
+        url: '/v1/infer',
+        headers: { ...customer.headers, prefer: 'respond-async' },
+        payload: { model: 'open-gpt2', input: 'stop me', parameters: { max_new_tokens: 4 } },
+      });
+      id = json(submitted).id;
+      const nodeJobId = await eventually(async () => (await paymentOf(id))?.nodeJobId);
+      const cancel = await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}`, headers: customer.headers });
+      expect(cancel.statusCode).toBeLessThan(300);
+      await eventually(async () => node.job(nodeJobId)?.stopRequested);
+      expect((await t.app.jobService.get(customer.account.id, id))?.status).toBe('cancelled');
+    } finally {
+      node.faults.slowJobMs = 0;
+    }
+    await node.idle();
+    expect(await balance()).toBe(before);
+    // What the node used is the marketplace's cost: claimed on chain, the row following it.
+    await paymentBecomes(id, 'claimed');
+    await expectRowsMatchChain();
+  });
+
   it('node down: retried, then failed with compute_node_unavailable, nothing charged, no lock', async () => {
     const before = await balance();
     node.faults.down = true;

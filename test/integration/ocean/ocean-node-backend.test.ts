@@ -65,11 +65,11 @@ afterAll(async () => {
 });
 
 const json = (res: { body: string }) => JSON.parse(res.body);
-const infer = (input: string) =>
+const infer = (input: string, prefer = 'wait=30') =>
   t.app.inject({
     method: 'POST',
     url: '/v1/infer',
-    headers: { ...customer.headers, prefer: 'wait=30' },
+    headers: { ...customer.headers, prefer },
     payload: { model: 'open-gpt2', input, parameters: { max_new_tokens: 4 } },
   });
 const balance = async () => BigInt(json(await t.app.inject({ method: 'GET', url: '/v1/account', headers: customer.headers })).balance);
@@ -190,13 +190,7 @@ describe('a model served by an Ocean compute node', () => {
     node.faults.slowJobMs = 10_000;
     let id: string;
     try {
-      const submitted = await t.app.inject({
-        method: 'POST',
-        url: '/v1/infer',
-        headers: { ...customer.headers, prefer: 'respond-async' },
-        payload: { model: 'open-gpt2', input: 'stop me', parameters: { max_new_tokens: 4 } },
-      });
-      id = json(submitted).id;
+      id = json(await infer('stop me', 'respond-async')).id;
       const nodeJobId = await eventually(async () => (await paymentOf(id))?.nodeJobId);
       const cancel = await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}`, headers: customer.headers });
       expect(cancel.statusCode).toBeLessThan(300);
@@ -246,13 +240,7 @@ describe('a model served by an Ocean compute node', () => {
     node.faults.loseStartResponse = true;
     let jobId: string;
     try {
-      const submitted = await t.app.inject({
-        method: 'POST',
-        url: '/v1/infer',
-        headers: { ...customer.headers, prefer: 'respond-async' },
-        payload: { model: 'open-gpt2', input: 'the answer is lost', parameters: { max_new_tokens: 4 } },
-      });
-      jobId = json(submitted).id;
+      jobId = json(await infer('the answer is lost', 'respond-async')).id;
       // While the gateway runs it, the workers' watchdog does not see it (it would re-queue it to them).
       await eventually(async () => (await t.app.jobService.get(customer.account.id, jobId))?.status === 'running');
       expect((await createJobRepository(t.app.db).listUnfinishedForWatchdog()).map((j) => j.id)).not.toContain(jobId);

@@ -61,7 +61,7 @@ export interface OceanNodeBackendDeps {
   receipts: WorkerReceipts | null;
 }
 
-/** A failure before anything was started on the node: retried, then the job fails uncharged. */
+/** A job's failure on or with a node, with its job failure code; only a `retryable` one is tried again. */
 class NodeJobError extends Error {
   constructor(
     readonly code: 'compute_node_unavailable' | 'compute_node_refused' | 'compute_node_start_unknown' | 'compute_node_job_failed',

@@ -7,7 +7,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { DEFAULT_MODEL_PRICES, registerModel } from '../src/models/model-registration.js';
-import type { ChainSetup } from '../src/ocean/chain-setup.js';
+import { type ChainSetup, setUpChain } from '../src/ocean/chain-setup.js';
 import { connectRedis } from '../src/redis/connect-redis.js';
 
 const ADMIN = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -45,7 +45,8 @@ export async function startBenchGateway(options: {
   workDir: string;
   modelDir: string;
   env: Record<string, string>;
-  chain?: ChainSetup | null;
+  /** 'attach': a chain another process runs (CHAIN_RPC_URL in `env`, its files in the data dir). */
+  chain?: ChainSetup | 'attach' | null;
   redis: boolean;
 }) {
   const prefix = `bench:${randomBytes(4).toString('hex')}`;
@@ -62,11 +63,12 @@ export async function startBenchGateway(options: {
     CHAIN: options.chain ? 'on' : 'off',
     ...options.env,
   });
+  const chain = options.chain === 'attach' ? await setUpChain(config, 'gateway', {}) : (options.chain ?? null);
   const database = await openDatabase({ databaseUrl: options.dbUrl, dataDir: config.dataDir, poolMax: 20 });
   await database.migrate();
   let model = await registerModel(database.db, config.dataDir, { id: 'tiny-gpt2', sourceDir: options.modelDir, ...DEFAULT_MODEL_PRICES });
   const redis = options.redis ? await connectRedis(BENCH_REDIS_URL) : null;
-  const app = await buildApp({ config, database, redis, operatorToken: token, logger: false, chain: options.chain ?? null });
+  const app = await buildApp({ config, database, redis, operatorToken: token, logger: false, chain });
   if (app.ocean) model = await app.ocean.ensurePublished(app.db, model);
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   const op = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

@@ -1,5 +1,5 @@
 // The gateway's overhead, measured the way issue 12 states it: Postgres + Redis + one separate worker
-// process, the chain on (embedded, automine) with the order pool, receipts on; overhead = end-to-end
+// process, the chain on (its own process, automine) with the order pool, receipts on; overhead = end-to-end
 // latency of POST /v1/infer minus the job's compute_ms. Prints p50/p95/p99 at concurrency 1 and 16,
 // requests/s, RSS, and the per-step breakdown from JOB_SPANS_FILE spans (gateway and worker), so a
 // change shows which step it moved. Never fails on a time.
@@ -13,7 +13,8 @@ const workDir = await mkdtemp(join(tmpdir(), 'posthuman-overhead-'));
 const spansFile = join(workDir, 'spans.jsonl');
 process.env.JOB_SPANS_FILE = spansFile; // read when the modules below load
 const { buildTinyModel } = await import('../src/runtime/index.js');
-const { startEmbeddedOcean } = await import('../src/ocean/embedded-ocean.js');
+const { startEntry } = await import('../test/helpers/child-process.js');
+const { freePort } = await import('../scripts/soak/soak-cluster.js');
 const { percentile, scratchDatabase, startBenchGateway, BENCH_REDIS_URL } = await import('./bench-setup.js');
 
 const N1 = Number(process.argv[2] ?? 60);
@@ -37,23 +38,21 @@ async function variant(name: string, chainOn: boolean) {
   const db = await scratchDatabase();
   const modelDir = join(workDir, 'model');
   await buildTinyModel(modelDir);
-  // The gateway's data dir: the chain writes ocean-public.json there, which the worker reads.
-  const ocean = chainOn ? await startEmbeddedOcean({ dataDir: join(workDir, name, 'data'), port: 0, persist: false }) : null;
+  // The chain runs as its own process (`npm run chain`), as deployed: in the gateway's process its
+  // block production would share the event loop under measurement. It writes its address and
+  // wallet files into the gateway's data dir, where the gateway and the worker read them.
+  const chainProcess = chainOn
+    ? startEntry('src/chain.ts', { CHAIN_PORT: String(await freePort()), POSTHUMAN_DATA_DIR: join(workDir, name, 'data'), LOG_LEVEL: 'warn' })
+    : null;
+  const rpcUrl = chainProcess ? (await chainProcess.waitFor(/CHAIN_RPC_URL=(\S+)/, 180_000))[1] : null;
   const env = {
     WORKER_IN_PROCESS: 'false',
     RECEIPTS: chainOn ? 'on' : 'off',
     ORDER_POOL_SIZE: '32',
     AUDIT_FRACTION: '0',
-    ...(ocean ? { CHAIN_RPC_URL: ocean.chain.rpcUrl } : {}),
+    ...(rpcUrl ? { CHAIN_RPC_URL: rpcUrl } : {}),
   };
-  const gw = await startBenchGateway({
-    dbUrl: db.url,
-    workDir: join(workDir, name),
-    modelDir,
-    redis: true,
-    env,
-    chain: ocean ? { mode: 'embedded', config: ocean.config, stop: () => ocean.stop() } : null,
-  });
+  const gw = await startBenchGateway({ dbUrl: db.url, workDir: join(workDir, name), modelDir, redis: true, env, chain: chainOn ? 'attach' : null });
   const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     env: {
       PATH: process.env.PATH,
@@ -63,7 +62,7 @@ async function variant(name: string, chainOn: boolean) {
       REDIS_PREFIX: gw.app.config.redisPrefix,
       POSTHUMAN_DATA_DIR: gw.app.config.dataDir,
       CHAIN: chainOn ? 'on' : 'off',
-      ...(ocean ? { CHAIN_RPC_URL: ocean.chain.rpcUrl } : {}),
+      ...(rpcUrl ? { CHAIN_RPC_URL: rpcUrl } : {}),
       RECEIPTS: chainOn ? 'on' : 'off',
       WORKER_THREADS: '2',
       WORKER_CONCURRENCY: '32',
@@ -116,7 +115,8 @@ async function variant(name: string, chainOn: boolean) {
   worker.kill('SIGTERM');
   await new Promise((r) => worker.once('exit', r));
   await gw.close();
-  await ocean?.stop();
+  chainProcess?.child.kill('SIGTERM');
+  await chainProcess?.exited().catch(() => chainProcess.child.kill('SIGKILL'));
   await db.drop();
   return { name, c1, c16, rssIdle, rssLoad };
 }

@@ -48,7 +48,7 @@ export default fp(
       current = await keyStore.rotate('gateway');
       return current.kid;
     });
-    const anchoring = app.ocean ? createLogAnchoring({ log, ocean: app.ocean, logger: app.log }) : null;
+    const anchoring = app.ocean ? createLogAnchoring({ db: app.db, log, ocean: app.ocean, logger: app.log }) : null;
     const outbox = opts.documentOnly
       ? null
       : createReceiptOutbox({

@@ -1,22 +1,38 @@
 // Anchors the transparency log's head on chain from the gateway: now (operator request) or on an
 // interval, only when the log has grown since the last anchor.
+import { eq, sql } from 'drizzle-orm';
+import { getAddress } from 'ethers';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/database.js';
 import type { GatewayOcean } from '../ocean/gateway-ocean.js';
 import { createLogAnchor, readAnchorTx } from '../ocean/log-anchor.js';
 import type { SignedTreeHead } from './log-types.js';
+import { logNfts } from './receipts-schema.js';
 import type { TransparencyLog } from './transparency-log.js';
 
-export function createLogAnchoring(deps: { log: TransparencyLog; ocean: GatewayOcean; logger: FastifyBaseLogger }) {
+export function createLogAnchoring(deps: { db: Db; log: TransparencyLog; ocean: GatewayOcean; logger: FastifyBaseLogger }) {
   const { client } = deps.ocean;
   const anchor = createLogAnchor({ publisher: client.publisher, addresses: client.addresses });
   let nft: Promise<string> | null = null;
   let running: Promise<SignedTreeHead | null> | null = null;
 
+  /**
+   * The deployment's log NFT on this chain: the recorded one while the chain still has it, else (a log
+   * from before the record) the NFT of the last anchor, else a new one. Decided under a Postgres lock
+   * and recorded, so replicas starting together never deploy one each.
+   */
   async function findOrDeployNft(): Promise<string> {
-    // Reuse the NFT of the last anchor on this chain, if that chain still has it.
-    const last = await deps.log.latestAnchoredHead();
-    const previous = last?.anchor?.chain_id === deps.ocean.chainId ? await readAnchorTx(client.provider, last.anchor.tx_hash).catch(() => null) : null;
-    return anchor.ensureNft(client.provider, previous?.nftAddress);
+    const chainId = deps.ocean.chainId;
+    return deps.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`posthuman:log-nft:${chainId}`}, 0))`);
+      const [recorded] = await tx.select().from(logNfts).where(eq(logNfts.chainId, chainId));
+      if (recorded && (await client.provider.getCode(recorded.nftAddress)) !== '0x') return getAddress(recorded.nftAddress);
+      const last = await deps.log.latestAnchoredHead();
+      const previous = last?.anchor?.chain_id === chainId ? await readAnchorTx(client.provider, last.anchor.tx_hash).catch(() => null) : null;
+      const nftAddress = await anchor.ensureNft(client.provider, previous?.nftAddress);
+      await tx.insert(logNfts).values({ chainId, nftAddress }).onConflictDoUpdate({ target: logNfts.chainId, set: { nftAddress } });
+      return nftAddress;
+    });
   }
 
   /** One log NFT per process: concurrent callers (an anchor, the identity document) share one lookup or deployment. */

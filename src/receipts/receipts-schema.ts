@@ -117,3 +117,13 @@ export const receiptOutbox = pgTable(
   },
   (t) => [index('receipt_outbox_due_idx').on(t.nextAttemptAt)],
 );
+
+/**
+ * The transparency log's NFT on each chain: one for every gateway replica of the deployment, chosen
+ * by the first that needs it (under a Postgres lock), so all anchors land on the NFT verifiers pin.
+ */
+export const logNfts = pgTable('log_nfts', {
+  chainId: integer('chain_id').primaryKey(),
+  nftAddress: text('nft_address').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -160,6 +160,8 @@ try {
   for (const r of runs) {
     console.log(`\nPer-step breakdown, ${r.name}, concurrency 1 (spans from gateway and worker)`);
     await breakdown(new Set(r.c1.samples.map((s) => s.id)));
+    console.log(`\nPer-step breakdown, ${r.name}, concurrency 16`);
+    await breakdown(new Set(r.c16.samples.map((s) => s.id)));
   }
 } finally {
   await rm(workDir, { recursive: true, force: true });

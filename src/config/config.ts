@@ -82,6 +82,8 @@ export interface Config {
     blockIntervalMs: number;
     /** Orders placed ahead per model, so a job rarely waits on the chain. */
     orderPoolSize: number;
+    /** Orders placed at once to refill the pool: it carries this many / order latency jobs per second. */
+    orderPoolRefillConcurrency: number;
     /** How long a worker asks again for an order receipt its RPC does not show yet, before refusing it. */
     orderReceiptWaitMs: number;
     /** How often a worker reads model NFT changes (revocation, weights hash) and the chain's clock. */
@@ -350,6 +352,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: readInt(env, 'CHAIN_PORT', 8545, 0, 65535),
       blockIntervalMs: readInt(env, 'CHAIN_BLOCK_INTERVAL_MS', 0, 0, 3_600_000),
       orderPoolSize: readInt(env, 'ORDER_POOL_SIZE', 4, 0, 1000),
+      orderPoolRefillConcurrency: readInt(env, 'ORDER_POOL_REFILL_CONCURRENCY', 8, 1, 256),
       orderReceiptWaitMs: readInt(env, 'ORDER_RECEIPT_WAIT_MS', 10_000, 0, 300_000),
       watchIntervalMs: readInt(env, 'CHAIN_WATCH_INTERVAL_MS', 1000, 100, 600_000),
       confirmations: env.CHAIN_CONFIRMATIONS ? readInt(env, 'CHAIN_CONFIRMATIONS', 0, 0, 1000) : undefined,

@@ -57,6 +57,8 @@ function target(model: ModelRow) {
 
 export interface GatewayOceanOptions {
   poolSize: number;
+  /** Orders placed at once to refill the pool (default 2). */
+  refillConcurrency?: number;
   log: FastifyBaseLogger;
   /** Where orders placed ahead are recorded, so a restart reuses them; absent = memory only. */
   db?: Db;
@@ -69,6 +71,7 @@ export function createGatewayOcean(config: OceanChainConfig, options: GatewayOce
   const pool = createOrderPool({
     orders: client.orders,
     targetSize: options.poolSize,
+    refillConcurrency: options.refillConcurrency,
     onRefillError: (err, t) => options.log.warn({ err, datatoken: t.datatokenAddress }, 'order pool refill failed; retrying'),
     ...(options.db ? { store: createOrderPoolStore(options.db, { chainId: config.chainId, consumer: client.consumerAddress }) } : {}),
     onStoreError: (err) => options.log.warn({ err }, 'recording the order pool in Postgres failed; the pool goes on in memory'),

@@ -55,7 +55,7 @@ export async function createServices(role: ServiceRole, deps: ServiceDeps): Prom
   const { confirmations, minPriorityFeeGwei, replaceAfterMs } = config.chain;
   const txOverrides = { confirmations, minPriorityFeeGwei, replaceAfterMs };
   const ocean = gatewayChain
-    ? createGatewayOcean(gatewayChain.config, { poolSize: config.chain.orderPoolSize, log, db, txPolicy: chainTxPolicy(gatewayChain.config.chainId, txOverrides) })
+    ? createGatewayOcean(gatewayChain.config, { poolSize: config.chain.orderPoolSize, refillConcurrency: config.chain.orderPoolRefillConcurrency, log, db, txPolicy: chainTxPolicy(gatewayChain.config.chainId, txOverrides) })
     : null;
   const checkOn = role === 'worker' ? (deps.publicChain ?? null) : gatewayChain ? publicChainConfig(gatewayChain.config) : null;
   const orders: JobOrderChecker | null =

@@ -31,3 +31,11 @@ describe('chain transaction settings', () => {
     expect((caught as ConfigError).variable).toBe(variable);
   });
 });
+
+describe('order pool settings', () => {
+  it('keep 4 orders ahead, 8 being placed at once, unless told otherwise; 0 placements is refused', () => {
+    expect(loadConfig({}).chain).toMatchObject({ orderPoolSize: 4, orderPoolRefillConcurrency: 8 });
+    expect(loadConfig({ ORDER_POOL_SIZE: '32', ORDER_POOL_REFILL_CONCURRENCY: '16' }).chain).toMatchObject({ orderPoolSize: 32, orderPoolRefillConcurrency: 16 });
+    expect(() => loadConfig({ ORDER_POOL_REFILL_CONCURRENCY: '0' })).toThrow(/ORDER_POOL_REFILL_CONCURRENCY/);
+  });
+});

@@ -2,7 +2,7 @@
 // processes on one Postgres, one Redis, one local chain and one consumer wallet, as `npm run soak`
 // deploys them), the load balanced round robin over the gateways. Prints requests/s and latency per
 // topology and the ratio to 1 + 1 measured in the same run; never fails on a time, fails if a job does.
-//   npx tsx bench/scale-out.ts [requests per topology = 240] [concurrency = 16]
+//   npx tsx bench/scale-out.ts [requests per topology = 240] [concurrency = 16] [topologies = 1+1,2+2,1+2]
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -14,11 +14,10 @@ import { percentile } from './bench-setup.js';
 const REQUESTS = Number(process.argv[2] ?? 240);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
 const NEW_TOKENS = 16;
-const TOPOLOGIES = [
-  { gateways: 1, workers: 1 },
-  { gateways: 2, workers: 2 },
-  { gateways: 1, workers: 2 },
-];
+const TOPOLOGIES = (process.argv[4] ?? '1+1,2+2,1+2').split(',').map((t) => {
+  const [gateways, workers] = t.split('+').map(Number);
+  return { gateways, workers };
+});
 
 /** The machine's CPU jiffies, busy and total, from /proc/stat (all cores). */
 function machineCpu(): { busy: number; total: number } {
@@ -45,6 +44,10 @@ interface Row {
   coresBusy: number;
   /** Gateway and worker processes' CPU per request (ms). */
   cpuMsPerRequest: number;
+  /** The local chain's CPU per request (ms): a remote RPC's on a real network. */
+  chainMsPerRequest: number;
+  /** Everything else busy on the machine per request (ms): Postgres, Redis, the load generator. */
+  otherMsPerRequest: number;
   rps: number;
   p50: number;
   p99: number;
@@ -89,6 +92,7 @@ async function measure(gateways: number, workers: number): Promise<Row> {
     const roles = [...cluster.gatewayRoles, ...cluster.workerRoles];
     const cpuOf = () => roles.reduce((sum, role) => sum + processCpuSeconds(cluster.pid(role)), 0);
     const cpuBefore = cpuOf();
+    const chainBefore = processCpuSeconds(cluster.pid('chain'));
     const machineBefore = machineCpu();
     const started = performance.now();
     await Promise.all(
@@ -99,10 +103,15 @@ async function measure(gateways: number, workers: number): Promise<Row> {
     const seconds = (performance.now() - started) / 1000;
     const machineAfter = machineCpu();
     const cpuMsPerRequest = ((cpuOf() - cpuBefore) * 1000) / REQUESTS;
+    const chainMsPerRequest = ((processCpuSeconds(cluster.pid('chain')) - chainBefore) * 1000) / REQUESTS;
+    // /proc/stat counts in USER_HZ (100 per second) per core.
+    const machineMsPerRequest = ((machineAfter.busy - machineBefore.busy) * 10) / REQUESTS;
     const ms = samples.map((s) => s.ms);
     return {
       coresBusy: ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * cpus().length,
       cpuMsPerRequest,
+      chainMsPerRequest,
+      otherMsPerRequest: machineMsPerRequest - cpuMsPerRequest - chainMsPerRequest,
       topology: `${gateways} gateway${gateways > 1 ? 's' : ''} + ${workers} worker${workers > 1 ? 's' : ''}`,
       rps: REQUESTS / seconds,
       p50: percentile(ms, 50),
@@ -121,8 +130,8 @@ const rows: Row[] = [];
 for (const t of TOPOLOGIES) rows.push(await measure(t.gateways, t.workers));
 const base = rows[0].rps;
 console.log(`\nPOST /v1/infer (default model, ${NEW_TOKENS} new tokens), ${REQUESTS} requests at concurrency ${CONCURRENCY}, chain + receipts on, ${cpus().length} cores`);
-console.log('| topology | req/s | × 1+1 | p50 ms | p99 ms | compute p50 ms | requests per gateway | cores busy | gateway+worker CPU ms/request |');
+console.log('| topology | req/s | × 1+1 | p50 ms | p99 ms | compute p50 ms | requests per gateway | cores busy | CPU ms/request: gateways+workers / chain / rest (Postgres, Redis, client) |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
-  console.log(`| ${r.topology} | ${r.rps.toFixed(1)} | ${(r.rps / base).toFixed(2)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.computeP50.toFixed(0)} | ${r.perGateway.join(' / ')} | ${r.coresBusy.toFixed(2)} of ${cpus().length} | ${r.cpuMsPerRequest.toFixed(0)} |`);
+  console.log(`| ${r.topology} | ${r.rps.toFixed(1)} | ${(r.rps / base).toFixed(2)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.computeP50.toFixed(0)} | ${r.perGateway.join(' / ')} | ${r.coresBusy.toFixed(2)} of ${cpus().length} | ${r.cpuMsPerRequest.toFixed(0)} / ${r.chainMsPerRequest.toFixed(0)} / ${r.otherMsPerRequest.toFixed(0)} |`);
 }

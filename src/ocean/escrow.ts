@@ -5,7 +5,7 @@
 // an EscrowError naming the contract's revert reason and nothing is sent; no call returns null.
 import { createHash } from 'node:crypto';
 import { type Interface, type Log, type TransactionReceipt, ZeroAddress, getAddress, hexlify, isHexString, toUtf8Bytes } from 'ethers';
-import { contractInterface } from './contract-artifacts.js';
+import { contractInterface, parseEventLog } from './contract-artifacts.js';
 import type { ManagedSigner } from './nonce-manager.js';
 import { OceanError, isOceanError } from './ocean-error.js';
 import { toOceanError } from './rpc-errors.js';
@@ -240,7 +240,7 @@ function escrowCaller(signer: ManagedSigner, escrowAddress: string) {
     const out = [];
     for (const log of logs) {
       if (getAddress(log.address) !== escrow) continue;
-      const parsed = iface.parseLog(log);
+      const parsed = parseEventLog(iface, log);
       if (parsed) out.push({ name: parsed.name, args: parsed.args as unknown as Record<string, unknown>, log });
     }
     return out;

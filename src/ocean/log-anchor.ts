@@ -5,7 +5,7 @@
 // and one a reorg removes before then is sent again.
 import { getAddress, type JsonRpcProvider, type Log, ZeroAddress } from 'ethers';
 import { decodeHead, encodeHead, LOG_HEAD_KEY } from '../verifier/chain-abi.js';
-import { contractInterface } from './contract-artifacts.js';
+import { contractInterface, parseEventLog } from './contract-artifacts.js';
 import { GAS } from './gas-limits.js';
 import type { ManagedSigner } from './nonce-manager.js';
 import type { OceanAddresses } from './ocean-addresses.js';
@@ -66,7 +66,7 @@ export function createLogAnchor(deps: { publisher: ManagedSigner; addresses: Oce
 
 function safeParse(iface: ReturnType<typeof contractInterface>, log: Log) {
   try {
-    return iface.parseLog(log);
+    return parseEventLog(iface, log);
   } catch {
     return null;
   }

@@ -5,7 +5,7 @@
 // provider, its endpoint public on a public network.
 import { type JsonRpcProvider, type Log, ZeroAddress, getAddress, hexlify, keccak256, parseEther, toUtf8Bytes } from 'ethers';
 import { decodeWeightsValue } from '../verifier/chain-abi.js';
-import { contractInterface } from './contract-artifacts.js';
+import { contractInterface, parseEventLog } from './contract-artifacts.js';
 import {
   type AssetContent,
   type AssetKind,
@@ -124,7 +124,7 @@ const DISPENSER_LIMIT = parseEther('1000000');
 function findEvent(logs: readonly Log[], name: string, iface = contractInterface('ERC721Factory')) {
   for (const log of logs) {
     try {
-      const parsed = iface.parseLog(log);
+      const parsed = parseEventLog(iface, log);
       if (parsed?.name === name) return parsed;
     } catch {
       // Same topic, other layout: not ours.

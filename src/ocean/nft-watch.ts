@@ -6,7 +6,7 @@
 // late) makes it wait for a fresh poll.
 import type { JsonRpcProvider, Log } from 'ethers';
 import { decodeWeightsValue } from '../verifier/chain-abi.js';
-import { contractInterface } from './contract-artifacts.js';
+import { contractInterface, parseEventLog } from './contract-artifacts.js';
 import { WEIGHTS_SHA256_KEY } from './model-publisher.js';
 import { OceanError } from './ocean-error.js';
 import { toOceanError } from './rpc-errors.js';
@@ -74,7 +74,7 @@ export function createNftWatch(provider: JsonRpcProvider, options: NftWatchOptio
   function apply(log: Log) {
     const state = states.get(log.address.toLowerCase());
     if (!state || log.blockNumber <= state.block) return;
-    const event = nftIface.parseLog(log);
+    const event = parseEventLog(nftIface, log);
     if (!event) return;
     if (event.name === 'DataChanged') {
       if (event.args.key !== WEIGHTS_SHA256_KEY) return;

@@ -4,7 +4,7 @@
 // a bounded number of times, and a hash is returned only once its order event has the chain's
 // confirmations; an order a reorg removes before then is placed again.
 import { type Log, MaxUint256, type TransactionReceipt, ZeroAddress, getAddress, parseEther } from 'ethers';
-import { contractInterface } from './contract-artifacts.js';
+import { contractInterface, parseEventLog } from './contract-artifacts.js';
 import { GAS } from './gas-limits.js';
 import type { ManagedSigner, SentTx } from './nonce-manager.js';
 import type { OceanAddresses } from './ocean-addresses.js';
@@ -135,7 +135,7 @@ export function createOrderService(deps: OrderServiceDeps) {
   function ownEvent(logs: readonly Log[], datatoken: string, name: string) {
     for (const log of logs) {
       if (getAddress(log.address) !== datatoken) continue;
-      const parsed = dt.parseLog(log);
+      const parsed = parseEventLog(dt, log);
       if (parsed?.name === name) return parsed;
     }
     return undefined;

@@ -6,7 +6,7 @@
 // counts only with the chain's confirmations on top, and one whose block a reorg replaced is told
 // apart from one that never was.
 import { type JsonRpcProvider, type Log, type LogDescription, type TransactionReceipt, getAddress } from 'ethers';
-import { contractInterface } from './contract-artifacts.js';
+import { contractInterface, parseEventLog } from './contract-artifacts.js';
 import { decodeProviderData } from './provider-fee.js';
 import { toOceanError } from './rpc-errors.js';
 import { confirmedReceipt } from './tx-receipts.js';
@@ -89,7 +89,7 @@ function events(receipt: TransactionReceipt, name: string): Array<{ log: Log; ev
   const found: Array<{ log: Log; event: LogDescription }> = [];
   for (const log of receipt.logs) {
     try {
-      const event = iface.parseLog(log);
+      const event = parseEventLog(iface, log);
       if (event?.name === name) found.push({ log, event });
     } catch {
       // Another contract's event with the same topic but another layout.

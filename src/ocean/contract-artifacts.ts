@@ -43,6 +43,7 @@ export function contractInterface(name: ArtifactName): Interface {
   let iface = interfaces.get(name);
   if (!iface) {
     iface = new Interface(loadArtifact(name).abi);
+    iface.forEachEvent(memoizeTopicHash);
     interfaces.set(name, iface);
   }
   return iface;
@@ -56,9 +57,18 @@ export function publishedAddressBook(): Record<string, Record<string, unknown>> 
 const topicIndexes = new WeakMap<Interface, Map<string, EventFragment>>();
 
 /**
+ * ethers computes an event's `topicHash` (keccak of its signature, in JS) on every read, and reads it
+ * for every log it decodes: kept on the fragment instead, once.
+ */
+function memoizeTopicHash(fragment: EventFragment): void {
+  if (Object.hasOwn(fragment, 'topicHash')) return;
+  Object.defineProperty(fragment, 'topicHash', { value: fragment.topicHash, enumerable: false });
+}
+
+/**
  * `iface.parseLog(log)` without its cost: ethers finds a log's event by hashing every event signature
  * of the ABI again for each log (keccak in JS: a third of a worker's CPU went to order checks).
- * Here each interface's topics are hashed once. Null for a log of no event of the ABI (or an
+ * Here each interface's topics are hashed once and looked up. Null for a log of no event of the ABI (or an
  * anonymous one); throws, like ethers, when the topic matches but the data does not decode.
  */
 export function parseEventLog(iface: Interface, log: { topics: readonly string[]; data: string }): LogDescription | null {
@@ -66,6 +76,7 @@ export function parseEventLog(iface: Interface, log: { topics: readonly string[]
   if (!index) {
     const built = new Map<string, EventFragment>();
     iface.forEachEvent((fragment) => {
+      memoizeTopicHash(fragment);
       const topic = fragment.topicHash.toLowerCase();
       if (!built.has(topic)) built.set(topic, fragment);
     });

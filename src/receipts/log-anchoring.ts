@@ -23,11 +23,13 @@ export function createLogAnchoring(deps: { db: Db; log: TransparencyLog; ocean: 
    */
   async function findOrDeployNft(): Promise<string> {
     const chainId = deps.ocean.chainId;
+    // Read before the transaction: the embedded database has one connection, so a query outside the
+    // transaction while it is open would wait for it forever.
+    const last = await deps.log.latestAnchoredHead();
     return deps.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`posthuman:log-nft:${chainId}`}, 0))`);
       const [recorded] = await tx.select().from(logNfts).where(eq(logNfts.chainId, chainId));
       if (recorded && (await client.provider.getCode(recorded.nftAddress)) !== '0x') return getAddress(recorded.nftAddress);
-      const last = await deps.log.latestAnchoredHead();
       const previous = last?.anchor?.chain_id === chainId ? await readAnchorTx(client.provider, last.anchor.tx_hash).catch(() => null) : null;
       const nftAddress = await anchor.ensureNft(client.provider, previous?.nftAddress);
       await tx.insert(logNfts).values({ chainId, nftAddress }).onConflictDoUpdate({ target: logNfts.chainId, set: { nftAddress } });

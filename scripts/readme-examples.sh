@@ -63,11 +63,12 @@ set -euo pipefail
 curl() {
   local method_delete=0 a
   for a in "$@"; do [ "$a" = "DELETE" ] && method_delete=1; done
-  if [ "$method_delete" = 1 ]; then command curl "$@"; else command curl --fail-with-body "$@"; fi
+  # --max-time: an example that hangs fails the check instead of holding CI up.
+  if [ "$method_delete" = 1 ]; then command curl --max-time 300 "$@"; else command curl --fail-with-body --max-time 300 "$@"; fi
 }
 trap 'echo "README example failed at line $LINENO of $BASH_SOURCE: $BASH_COMMAND" >&2' ERR
 EOF
-(cd "$clone" && bash -c "source '$work/prelude.sh'; source '$examples'") >"$work/examples.out" 2>&1 || {
+(cd "$clone" && timeout 1200 bash -c "source '$work/prelude.sh'; source '$examples'") >"$work/examples.out" 2>&1 || {
   cat "$work/examples.out" >&2
   exit 1
 }

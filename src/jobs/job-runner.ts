@@ -217,7 +217,7 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
       // held back until it passes, and a refused order stops the compute and discards what it made.
       const gate = createOrderGate();
       const refused = new AbortController();
-      const checking = checkOrder(job, model, jobId).then(
+      const checking = checkOrder(job, model).then(
         () => gate.open(),
         (err: unknown) => {
           refused.abort();
@@ -348,11 +348,11 @@ export function createJobRunner(deps: JobRunnerDeps): Record<JobKind, JobHandler
   }
 
   /** Resolves once the job's order is valid (at once with CHAIN=off); throws the job's error otherwise. */
-  async function checkOrder(job: JobRow, model: ModelRow, jobId: string): Promise<void> {
+  async function checkOrder(job: JobRow, model: ModelRow): Promise<void> {
     if (!deps.orders) return;
     const orders = deps.orders;
-    const check = await timed(jobId, 'worker.order_check', () =>
-      orders.check({ jobId, orderTxHash: job.orderTxHash, orderChainId: job.orderChainId, orderBlockHash: job.orderBlockHash, weightsSha256: job.weightsSha256, model }),
+    const check = await timed(job.id, 'worker.order_check', () =>
+      orders.check({ jobId: job.id, orderTxHash: job.orderTxHash, orderChainId: job.orderChainId, orderBlockHash: job.orderBlockHash, weightsSha256: job.weightsSha256, model }),
     );
     if (check.ok) return;
     if (check.permanent) throw new PermanentJobError(check.code, check.message);

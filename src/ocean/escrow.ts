@@ -190,17 +190,19 @@ function escrowCaller(signer: ManagedSigner, escrowAddress: string) {
   const escrow = getAddress(escrowAddress);
   const iface = escrowAbi();
 
-  async function read(to: string, abi: Interface, fn: string, args: unknown[]) {
-    const data = abi.encodeFunctionData(fn, args);
-    let raw: string;
+  /** An eth_call whose revert is an EscrowError naming the contract's reason (nothing is sent). */
+  async function callOrRefuse(to: string, data: string, fn: string, blockTag?: 'pending'): Promise<string> {
     try {
-      raw = await signer.provider.call({ from: signer.address, to, data });
+      return await signer.provider.call({ from: signer.address, to, data, ...(blockTag ? { blockTag } : {}) });
     } catch (err) {
       const { reverted, reason } = revertReason(err);
       if (reverted) throw new EscrowError(failureOf(reason), `${fn} refused: ${reason ?? 'no reason given'}`, { reason, cause: err });
-      throw toOceanError(err, `reading ${fn}`);
+      throw toOceanError(err, `${blockTag ? 'checking' : 'reading'} ${fn}`);
     }
-    return abi.decodeFunctionResult(fn, raw);
+  }
+
+  async function read(to: string, abi: Interface, fn: string, args: unknown[]) {
+    return abi.decodeFunctionResult(fn, await callOrRefuse(to, abi.encodeFunctionData(fn, args), fn));
   }
 
   /**
@@ -226,13 +228,7 @@ function escrowCaller(signer: ManagedSigner, escrowAddress: string) {
   }
 
   async function preflight(to: string, data: string, fn: string): Promise<void> {
-    try {
-      await signer.provider.call({ from: signer.address, to, data, blockTag: 'pending' });
-    } catch (err) {
-      const { reverted, reason } = revertReason(err);
-      if (reverted) throw new EscrowError(failureOf(reason), `${fn} refused: ${reason ?? 'no reason given'}`, { reason, cause: err });
-      throw toOceanError(err, `checking ${fn}`);
-    }
+    await callOrRefuse(to, data, fn, 'pending');
   }
 
   /** The escrow's events in a receipt (or in logs), decoded. */

@@ -116,8 +116,13 @@ export class ManagedSigner {
   async send(request: TxRequest): Promise<SentTx> {
     // Estimated before taking the lock: one round trip that must not hold up the other senders.
     const gas = await this.gasFor(request);
+    return this.sendInTurn(request, gas);
+  }
+
+  /** Sends after every broadcast queued before it: the lock only orders broadcasts. */
+  private sendInTurn(request: TxRequest, gas: { limit: bigint; from: 'estimate' | 'fixed' }): Promise<SentTx> {
     const run = this.lock.then(() => this.sendLocked(request, gas));
-    // The lock only orders broadcasts; one failure must not poison the next caller.
+    // One failure must not poison the next caller.
     this.lock = run.catch(() => undefined);
     return run;
   }
@@ -182,9 +187,7 @@ export class ManagedSigner {
   /** Sends a flight's call again under the next free nonce; the flight (and its wait) follows it there. */
   private async moveToNewNonce(flight: Flight): Promise<void> {
     this.markStale();
-    const run = this.lock.then(() => this.sendLocked(flight.request, { limit: flight.gasLimit, from: 'fixed' }));
-    this.lock = run.catch(() => undefined);
-    const sent = await run;
+    const sent = await this.sendInTurn(flight.request, { limit: flight.gasLimit, from: 'fixed' });
     const moved = this.flights.get(sent.nonce);
     if (!moved) return;
     this.flights.delete(flight.nonce);

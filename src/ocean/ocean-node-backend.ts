@@ -185,8 +185,12 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
     });
   }
 
-  async function finishFromNode(job: JobRow, model: ModelRow, client: ComputeNodeClient, done: NodeJob, cancelled: boolean) {
-    if (cancelled && !isNodeJobDone(done.status)) return settle(job, model, { status: 'cancelled', cost: 0n });
+  /** Settles the job from the node's answer; true when its payment was read back from the chain on the way. */
+  async function finishFromNode(job: JobRow, model: ModelRow, client: ComputeNodeClient, done: NodeJob, cancelled: boolean): Promise<boolean> {
+    if (cancelled && !isNodeJobDone(done.status)) {
+      await settle(job, model, { status: 'cancelled', cost: 0n });
+      return false;
+    }
     if (isNodeJobFailed(done.status)) throw new NodeJobError('compute_node_job_failed', `the node job ended with status ${done.status} (${done.statusText})`, false);
     const file = done.results.find((r) => r.type === 'output');
     if (!file) throw new NodeJobError('compute_node_job_failed', 'the node job finished without an output', false);
@@ -219,6 +223,7 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
       computeMs: out.compute_ms,
       receipt,
     });
+    return payment !== undefined;
   }
 
   /** Ends the job uncharged, its hold released; the escrow row is left for the reconciler. */
@@ -238,6 +243,8 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
       if (e.type === 'cancel') abort.abort();
     });
     let final = false;
+    // The payment read back from the chain at the end, unless finishing already did (a full read of the escrow's events).
+    let synced = false;
     try {
       void deps.events.publish(jobId, { type: 'status', status: 'running' }).catch(() => {});
       if (job.cancelRequestedAt) abort.abort();
@@ -252,7 +259,7 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
       }
       const nodeJobId = payment?.nodeJobId ?? (await startOnNode(job, model, client));
       const done = await poll(client, jobId, nodeJobId, abort.signal);
-      await finishFromNode(job, model, client, done, abort.signal.aborted);
+      synced = await finishFromNode(job, model, client, done, abort.signal.aborted);
       final = true;
     } catch (err) {
       const retryable = err instanceof NodeJobError ? err.retryable : err instanceof ComputeNodeError ? err.retryable : true;
@@ -266,7 +273,7 @@ export function createOceanNodeBackend(deps: OceanNodeBackendDeps) {
     } finally {
       await unsubscribe().catch(() => {});
       if (final) {
-        const payment = await payments.find(jobId).catch(() => undefined);
+        const payment = synced ? undefined : await payments.find(jobId).catch(() => undefined);
         if (payment) await payments.sync(jobId, payment.payee);
         const status = (await jobs.find(jobId))?.status;
         if (status && status !== 'running') await deps.events.publish(jobId, { type: 'done', status }).catch(() => {});

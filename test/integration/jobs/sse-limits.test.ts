@@ -62,6 +62,19 @@ async function eventually<T>(probe: () => Promise<T | null>, what: string, deadl
   }
 }
 
+/** Waits until a key of SSE_MAX_PER_KEY = 2 can open two streams at once, then closes them. */
+async function bothSlotsFree(j1: string, j2: string, headers: Record<string, string>) {
+  const both = await eventually(async () => {
+    const x = await follow(j1, headers);
+    if (x.res.status !== 200) return null;
+    const y = await follow(j2, headers);
+    if (y.res.status === 200) return [x, y];
+    x.close();
+    return null;
+  }, 'both slots to be released');
+  for (const stream of both) stream.close();
+}
+
 const countJobs = async (accountId: string) =>
   (await t.app.db.select({ n: sql<number>`COUNT(*)::int` }).from(jobs).where(eq(jobs.accountId, accountId)))[0].n;
 
@@ -112,15 +125,7 @@ describe('SSE stream limits', () => {
     s2.close();
     s3.close();
     // Both slots come back once both clients are gone.
-    const again = await eventually(async () => {
-      const x = await follow(j1, a.headers);
-      if (x.res.status !== 200) return null;
-      const y = await follow(j2, a.headers);
-      if (y.res.status === 200) return [x, y];
-      x.close();
-      return null;
-    }, 'both slots to be released');
-    for (const s of again) s.close();
+    await bothSlotsFree(j1, j2, a.headers);
   });
 
   it('frees the slot of a client that leaves while its subscription is still being set up', async () => {
@@ -149,15 +154,7 @@ describe('SSE stream limits', () => {
       events.subscribe = subscribe;
     }
     // Both slots come back (before the fix they stayed taken for the stream's whole lifetime).
-    const both = await eventually(async () => {
-      const x = await follow(j1, a.headers);
-      if (x.res.status !== 200) return null;
-      const y = await follow(j2, a.headers);
-      if (y.res.status === 200) return [x, y];
-      x.close();
-      return null;
-    }, 'both slots to be released');
-    for (const s of both) s.close();
+    await bothSlotsFree(j1, j2, a.headers);
   });
 
   it('ends a stream at SSE_MAX_LIFETIME_MS with an expired event naming the job url, and frees its slot', async () => {
